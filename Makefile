@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: run test test-sqlite test-postgres clean
+
+$(VENV)/.run-installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -e '.[postgres]'
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -e '.[test,postgres]'
+	@touch $@ $(VENV)/.run-installed
+
+## Install, migrate, and serve on http://127.0.0.1:8000 with SQLite under ./data.
+run: $(VENV)/.run-installed
+	$(VENV)/bin/cara-fed migrate
+	$(VENV)/bin/cara-fed serve
+
+## Install with the test extras and run the whole suite on SQLite, then on PostgreSQL.
+test: $(VENV)/.test-installed
+	$(PY) -m tests.run_suites
+
+test-sqlite: $(VENV)/.test-installed
+	CARA_FED_TEST_DB=sqlite $(PY) -m pytest -q
+
+test-postgres: $(VENV)/.test-installed
+	CARA_FED_TEST_DB=postgres $(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

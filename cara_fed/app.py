@@ -1,0 +1,118 @@
+"""``create_app(settings)``: the Quart application. Its lifespan opens the database, the HTTP client and
+(unless turned off) an in-process job runner; every request runs inside this app's own tortoise context."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+import aiohttp
+from quart import Quart, Response, g, request
+from tortoise.context import _current_context
+
+from cara_fed import __version__
+from cara_fed.db import open_database
+from cara_fed.jobs.runner import JobRunner
+from cara_fed.logs import request_id_var
+from cara_fed.settings import Settings
+from cara_fed.web.errors import register_error_handlers
+from cara_fed.web.health import bp as health_bp
+from cara_fed.web.state import AppState, HttpSessionFactory, app_state
+
+log = logging.getLogger("cara_fed.requests")
+
+USER_AGENT = f"cara-fed/{__version__}"
+# A client-supplied request id is echoed only if it looks like one (no log injection).
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+
+
+def default_http_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT},
+                                 timeout=aiohttp.ClientTimeout(total=30, connect=10))
+
+
+def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory | None = None,
+               run_jobs: bool | None = None) -> Quart:
+    """A new app. ``run_jobs`` overrides ``jobs.run_in_process`` (tests drive jobs themselves)."""
+    app = Quart(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # media uploads; the inbox sets its own 1 MiB cap
+    state = AppState(settings=settings, http_session_factory=http_session_factory or default_http_session)
+    app.extensions["cara_fed"] = state
+    run_jobs = settings.jobs.run_in_process if run_jobs is None else run_jobs
+
+    app.register_blueprint(health_bp)
+    register_error_handlers(app)
+    _install_request_logging(app)
+    _install_tortoise_context(app, state)
+
+    @app.before_serving
+    async def start() -> None:
+        state.db = await open_database(settings.database)
+        _current_context.set(state.db)  # the lifespan task and the tasks it starts (the runner) use it
+        state.http = state.http_session_factory()
+        if run_jobs:
+            state.runner = JobRunner(
+                concurrency=settings.jobs.concurrency, lease_seconds=settings.jobs.lease_seconds,
+                poll_seconds=settings.jobs.poll_seconds, keep_done_hours=settings.jobs.keep_done_hours,
+                services={"settings": settings, "http": state.http})
+            state.runner_stop.clear()
+            state.runner_task = asyncio.create_task(state.runner.run(state.runner_stop), name="job-runner")
+
+    @app.after_serving
+    async def stop() -> None:
+        if state.runner_task is not None:
+            state.runner_stop.set()
+            await state.runner_task
+            state.runner_task = None
+        if state.http is not None:
+            await state.http.close()
+            state.http = None
+        if state.db is not None:
+            await state.db.close_connections()
+            state.db = None
+
+    return app
+
+
+def _install_tortoise_context(app: Quart, state: AppState) -> None:
+    """Make this app's database the current tortoise context for each request.
+
+    ASGI servers run each request in its own task, which does not inherit the context the lifespan task
+    set, and TortoiseContext's own ``with`` keeps one token per context object (unsafe for concurrent
+    requests). Setting the context variable at the start of the request's task is both safe and enough:
+    the task's context ends with it."""
+    inner = app.asgi_app
+
+    async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan" and state.db is not None:
+            _current_context.set(state.db)
+        await inner(scope, receive, send)
+
+    app.asgi_app = asgi_app  # type: ignore[method-assign]
+
+
+def _install_request_logging(app: Quart) -> None:
+    @app.before_request
+    async def assign_request_id() -> None:
+        supplied = request.headers.get("X-Request-Id", "")
+        g.request_id = supplied if _REQUEST_ID_RE.match(supplied) else secrets.token_hex(8)
+        g.request_started = time.perf_counter()
+        request_id_var.set(g.request_id)
+
+    @app.after_request
+    async def log_request(response: Response) -> Response:
+        request_id = g.get("request_id")
+        if request_id is not None:
+            response.headers["X-Request-Id"] = request_id
+            elapsed_ms = (time.perf_counter() - g.request_started) * 1000
+            log.info("request", extra={"method": request.method, "path": request.path,
+                                       "status": response.status_code, "duration_ms": round(elapsed_ms, 1)})
+        return response
+
+
+def current_settings(app: Quart) -> Settings:
+    return app_state(app).settings

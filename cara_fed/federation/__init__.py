@@ -1,0 +1,1 @@
+"""ActivityPub inside the app: converters, inbox handlers, fan-out, the remote actor and key cache."""

@@ -1,0 +1,13 @@
+"""Where job kinds come from: every module that registers handlers with ``@job_kind`` is imported here,
+so `serve` and `worker` know the same kinds. Later issues add their modules (delivery, fan-out, inbox)."""
+
+from __future__ import annotations
+
+import importlib
+
+HANDLER_MODULES: tuple[str, ...] = ()
+
+
+def load_job_handlers() -> None:
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)

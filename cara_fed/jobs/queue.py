@@ -1,0 +1,153 @@
+"""The job table's operations: enqueue, claim with a lease, heartbeat, finish, retry, dead-letter.
+
+State machine: queued -> running -> done | queued (retry later) | dead (kept for the admin).
+A running job whose lease has expired (its worker died) is due again and may be claimed by any worker.
+Every write after the claim is guarded by ``locked_by``: a worker that lost its lease changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connection
+
+from cara_fed.jobs.registry import RetryPolicy, get_kind
+from cara_fed.models.jobs import DEAD, DONE, QUEUED, RUNNING, Job
+
+MAX_ERROR_CHARS = 2000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def enqueue(kind: str, payload: dict[str, Any] | None = None, *, delay_seconds: float = 0.0,
+                  unique_key: str | None = None, using_db: BaseDBAsyncClient | None = None) -> Job | None:
+    """Store a job. Pass the caller's transaction as ``using_db`` so the job commits (or not) with the
+    change that caused it. With ``unique_key``, a second job with the same key is not stored and None is
+    returned (inserted with ON CONFLICT DO NOTHING, which does not abort the caller's transaction)."""
+    job_kind = get_kind(kind)
+    if job_kind is None:
+        raise ValueError(f"unknown job kind {kind!r}")
+    now = now_ms()
+    job = Job(kind=kind, payload=payload or {}, state=QUEUED, run_after_ms=now + int(delay_seconds * 1000),
+              give_up_at_ms=now + int(job_kind.policy.give_up_after_seconds * 1000), unique_key=unique_key)
+    if unique_key is None:
+        await job.save(using_db=using_db)
+        return job
+    await Job.bulk_create([job], ignore_conflicts=True, using_db=using_db)
+    stored = await Job.filter(unique_key=unique_key).using_db(using_db).only("id").first()
+    return job if stored is not None and stored.id == job.id else None
+
+
+def _claim_sql(dialect: str, kinds_count: int) -> str:
+    """One statement that picks due jobs and leases them. PostgreSQL skips rows other workers are
+    claiming (FOR UPDATE SKIP LOCKED); SQLite runs one writer at a time, so the statement is atomic."""
+    if dialect == "postgres":
+        kinds = ", ".join(f"${i}" for i in range(6, 6 + kinds_count))
+        return f"""
+            UPDATE jobs SET state = '{RUNNING}', attempts = attempts + 1, lease_until_ms = $1, locked_by = $2
+            WHERE id IN (
+                SELECT id FROM jobs
+                WHERE ((state = '{QUEUED}' AND run_after_ms <= $3) OR (state = '{RUNNING}' AND lease_until_ms < $4))
+                  AND kind IN ({kinds})
+                ORDER BY run_after_ms, id
+                LIMIT $5
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id"""
+    kinds = ", ".join("?" for _ in range(kinds_count))
+    return f"""
+        UPDATE jobs SET state = '{RUNNING}', attempts = attempts + 1, lease_until_ms = ?, locked_by = ?
+        WHERE id IN (
+            SELECT id FROM jobs
+            WHERE ((state = '{QUEUED}' AND run_after_ms <= ?) OR (state = '{RUNNING}' AND lease_until_ms < ?))
+              AND kind IN ({kinds})
+            ORDER BY run_after_ms, id
+            LIMIT ?)
+        RETURNING id"""
+
+
+async def claim(worker_id: str, limit: int, lease_seconds: float, kinds: Sequence[str]) -> list[Job]:
+    """Lease up to ``limit`` due jobs of the given kinds to ``worker_id``."""
+    if limit <= 0 or not kinds:
+        return []
+    conn = get_connection("default")
+    now = now_ms()
+    params: list[Any] = [now + int(lease_seconds * 1000), worker_id, now, now, limit, *kinds]
+    rows = await conn.execute_query_dict(_claim_sql(conn.capabilities.dialect, len(kinds)), params)
+    ids = [row["id"] for row in rows]
+    if not ids:
+        return []
+    return await Job.filter(id__in=ids).order_by("run_after_ms", "id")
+
+
+async def renew_leases(worker_id: str, job_ids: Iterable[int], lease_seconds: float) -> int:
+    """Heartbeat: push the leases of jobs this worker is still running. Returns how many it still holds."""
+    ids = list(job_ids)
+    if not ids:
+        return 0
+    return await Job.filter(id__in=ids, locked_by=worker_id, state=RUNNING).update(
+        lease_until_ms=now_ms() + int(lease_seconds * 1000))
+
+
+async def complete(job: Job, worker_id: str) -> bool:
+    """Mark done. False if this worker no longer held the job (its lease expired and it was re-claimed)."""
+    changed = await Job.filter(id=job.id, locked_by=worker_id, state=RUNNING).update(
+        state=DONE, lease_until_ms=None, finished_at=datetime.now(UTC), last_error=None)
+    return changed == 1
+
+
+async def fail(job: Job, worker_id: str, error: str, policy: RetryPolicy, *,
+               retry_after_seconds: float | None = None, permanent: bool = False) -> str:
+    """Record a failed run: back to the queue after a backoff delay, or dead when the policy gives up.
+    Returns the new state (or ``running`` if this worker had lost the job)."""
+    error = error[:MAX_ERROR_CHARS]
+    if permanent or job.attempts >= policy.max_attempts or now_ms() >= job.give_up_at_ms:
+        changes: dict[str, Any] = {"state": DEAD, "lease_until_ms": None, "last_error": error,
+                                   "finished_at": datetime.now(UTC)}
+    else:
+        delay = policy.delay_after(job.attempts)
+        if retry_after_seconds is not None:
+            delay = max(delay, retry_after_seconds)
+        changes = {"state": QUEUED, "lease_until_ms": None, "locked_by": None, "last_error": error,
+                   "run_after_ms": now_ms() + int(delay * 1000)}
+    changed = await Job.filter(id=job.id, locked_by=worker_id, state=RUNNING).update(**changes)
+    return changes["state"] if changed == 1 else RUNNING
+
+
+async def release(worker_id: str, job_ids: Iterable[int]) -> int:
+    """Give jobs back without counting a failure (graceful shutdown): due again at once for any worker."""
+    ids = list(job_ids)
+    if not ids:
+        return 0
+    return await Job.filter(id__in=ids, locked_by=worker_id, state=RUNNING).update(
+        state=QUEUED, lease_until_ms=None, locked_by=None, run_after_ms=now_ms())
+
+
+async def retry_dead(job_id: int) -> bool:
+    """The admin's retry: a dead job is queued again with a fresh attempt count and retry period."""
+    job = await Job.get_or_none(id=job_id, state=DEAD)
+    job_kind = get_kind(job.kind) if job is not None else None
+    if job is None or job_kind is None:
+        return False
+    now = now_ms()
+    changed = await Job.filter(id=job_id, state=DEAD).update(
+        state=QUEUED, attempts=0, run_after_ms=now, finished_at=None, locked_by=None,
+        give_up_at_ms=now + int(job_kind.policy.give_up_after_seconds * 1000))
+    return changed == 1
+
+
+async def purge_done(older_than_hours: float) -> int:
+    cutoff = datetime.now(UTC) - timedelta(hours=older_than_hours)
+    return await Job.filter(state=DONE, finished_at__lt=cutoff).delete()
+
+
+async def counts_by_state() -> dict[str, int]:
+    counts = {QUEUED: 0, RUNNING: 0, DONE: 0, DEAD: 0}
+    for state in counts:
+        counts[state] = await Job.filter(state=state).count()
+    return counts

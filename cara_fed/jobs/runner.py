@@ -1,0 +1,171 @@
+"""The job runner: claims due jobs, runs their handlers concurrently, heartbeats their leases.
+
+The same runner runs inside `cara-fed serve` and as a standalone `cara-fed worker`; any number of them
+may share one database. It only claims kinds it has handlers for, so a worker of an older version never
+takes a job it cannot run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from cara_fed.jobs import queue
+from cara_fed.jobs.registry import (
+    JobContext,
+    PermanentJobError,
+    RetryJobLater,
+    RetryPolicy,
+    get_kind,
+    registered_kinds,
+)
+from cara_fed.models.jobs import Job
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+PURGE_EVERY_SECONDS = 600.0
+MAX_LOOP_BACKOFF_SECONDS = 30.0
+_DEFAULT_POLICY = RetryPolicy()
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class JobRunner:
+    def __init__(self, *, concurrency: int, lease_seconds: float, poll_seconds: float,
+                 keep_done_hours: float, services: dict[str, Any] | None = None,
+                 kinds: Sequence[str] | None = None, worker_id: str | None = None) -> None:
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.keep_done_hours = keep_done_hours
+        self.services = services or {}
+        self._kinds = list(kinds) if kinds is not None else None
+        self.worker_id = worker_id or new_worker_id()
+        self._running: dict[asyncio.Task[None], Job] = {}
+        self._wakeup = asyncio.Event()
+
+    @property
+    def kinds(self) -> list[str]:
+        return self._kinds if self._kinds is not None else registered_kinds()
+
+    def wake(self) -> None:
+        """Look for due jobs now instead of at the next poll (after an in-process enqueue)."""
+        self._wakeup.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; then let running jobs finish (for a grace period) and release the rest."""
+        log.info("job runner started", extra={"worker_id": self.worker_id, "kinds": self.kinds})
+        loop = asyncio.get_running_loop()
+        next_heartbeat = next_purge = loop.time()
+        backoff = self.poll_seconds
+        try:
+            while not stop.is_set():
+                try:
+                    claimed = await self._claim_more()
+                    if loop.time() >= next_heartbeat:
+                        await queue.renew_leases(self.worker_id, [j.id for j in self._running.values()],
+                                                 self.lease_seconds)
+                        next_heartbeat = loop.time() + self.lease_seconds / 3
+                    if loop.time() >= next_purge:
+                        await queue.purge_done(self.keep_done_hours)
+                        next_purge = loop.time() + PURGE_EVERY_SECONDS
+                    backoff = self.poll_seconds
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - the database may be briefly away: keep going
+                    log.exception("job runner loop failed; retrying", extra={"worker_id": self.worker_id})
+                    claimed = 0
+                    backoff = min(backoff * 2, MAX_LOOP_BACKOFF_SECONDS)
+                if claimed and len(self._running) < self.concurrency:
+                    continue  # there may be more due jobs: claim again at once
+                timeout = min(backoff, max(0.01, next_heartbeat - loop.time()))
+                await self._wait(stop, timeout)
+        finally:
+            await self._shutdown()
+
+    async def run_until_idle(self, max_rounds: int = 1000) -> int:
+        """Run due jobs until none are left (for tests and one-shot commands). Returns how many ran."""
+        ran = 0
+        for _ in range(max_rounds):
+            jobs = await queue.claim(self.worker_id, self.concurrency, self.lease_seconds, self.kinds)
+            if not jobs:
+                return ran
+            await asyncio.gather(*(self._execute(job) for job in jobs))
+            ran += len(jobs)
+        return ran
+
+    async def _claim_more(self) -> int:
+        free = self.concurrency - len(self._running)
+        jobs = await queue.claim(self.worker_id, free, self.lease_seconds, self.kinds)
+        for job in jobs:
+            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}-{job.kind}")
+            self._running[task] = job
+            task.add_done_callback(self._forget)
+        return len(jobs)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+        self._wakeup.set()  # a slot is free
+
+    async def _wait(self, stop: asyncio.Event, timeout: float) -> None:
+        self._wakeup.clear()
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wakeup.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _execute(self, job: Job) -> None:
+        kind = get_kind(job.kind)
+        extra = {"job_id": job.id, "job_kind": job.kind, "attempt": job.attempts, "worker_id": self.worker_id}
+        if kind is None:  # only claimed kinds are registered; this is a guard, not a path
+            await queue.fail(job, self.worker_id, f"no handler for job kind {job.kind!r}", _DEFAULT_POLICY,
+                             permanent=True)
+            return
+        context = JobContext(job_id=job.id, kind=job.kind, payload=dict(job.payload), attempt=job.attempts,
+                             services=self.services)
+        try:
+            await kind.handler(context)
+        except asyncio.CancelledError:
+            raise  # shutdown: _shutdown releases the lease
+        except PermanentJobError as exc:
+            await queue.fail(job, self.worker_id, _describe(exc), kind.policy, permanent=True)
+            log.warning("job failed permanently", extra={**extra, "error": _describe(exc)})
+        except RetryJobLater as exc:
+            state = await queue.fail(job, self.worker_id, _describe(exc), kind.policy,
+                                     retry_after_seconds=exc.after_seconds)
+            log.info("job deferred", extra={**extra, "state": state, "after_seconds": exc.after_seconds})
+        except Exception as exc:  # noqa: BLE001 - a handler's failure is recorded on the row and retried
+            state = await queue.fail(job, self.worker_id, _describe(exc), kind.policy)
+            log.warning("job failed", extra={**extra, "state": state, "error": _describe(exc)})
+        else:
+            if not await queue.complete(job, self.worker_id):
+                log.warning("job finished after its lease was lost", extra=extra)
+
+    async def _shutdown(self) -> None:
+        if not self._running:
+            return
+        tasks = list(self._running)
+        _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+        unfinished = [self._running[t].id for t in pending if t in self._running]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if unfinished:
+            released = await queue.release(self.worker_id, unfinished)
+            log.info("released unfinished jobs", extra={"worker_id": self.worker_id, "released": released})
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+

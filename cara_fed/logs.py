@@ -1,0 +1,60 @@
+"""Structured logs: one JSON object per line (or plain text), each carrying the current request id.
+
+The request id comes from a context variable set by the web layer, so anything logged while serving a
+request (services, database errors) is tied to it without passing it around.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+# Attributes every LogRecord has; anything else was passed with `extra=` and belongs in the output.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = request_id_var.get()
+        extras = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+        tail = " ".join(f"{k}={v}" for k, v in extras.items())
+        prefix = f"[{request_id}] " if request_id else ""
+        return f"{prefix}{line}" + (f" {tail}" if tail else "")
+
+
+def configure_logging(level: str = "info", fmt: str = "json") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Our own request log replaces hypercorn's access log; tortoise's SQL echo is debug noise.
+    logging.getLogger("hypercorn.access").disabled = True
+    logging.getLogger("tortoise").setLevel(max(logging.INFO, root.level))

@@ -1,0 +1,15 @@
+"""Tortoise models, one module per noun. Listed here so tortoise finds them all from ``cara_fed.models``."""
+
+from cara_fed.models.accounts import Account, User
+from cara_fed.models.follows import Follow, FollowRequest
+from cara_fed.models.interactions import Bookmark, Favourite
+from cara_fed.models.jobs import Job
+from cara_fed.models.media_attachments import MediaAttachment
+from cara_fed.models.notifications import Notification
+from cara_fed.models.oauth import OAuthApp, OAuthCode, OAuthToken
+from cara_fed.models.statuses import Mention, Status, Tag
+
+__models__ = [
+    Account, User, Follow, FollowRequest, Favourite, Bookmark, Job, MediaAttachment, Notification,
+    OAuthApp, OAuthCode, OAuthToken, Status, Mention, Tag,
+]

@@ -1,0 +1,82 @@
+"""Accounts: every actor we know, local or remote (one table, as Mastodon, so that follows, statuses and
+notifications point at one kind of row), and the login side of local accounts (:class:`User`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+
+from cara_fed.models.base import SnowflakeModel
+
+
+def acct_key(username: str, domain: str | None) -> str:
+    """Case-insensitive identity of an account: ``name@`` for local accounts, ``name@host`` for remote ones."""
+    return f"{username.lower()}@{(domain or '').lower()}"
+
+
+class Account(SnowflakeModel):
+    username = fields.CharField(max_length=255)
+    domain = fields.CharField(max_length=255, null=True, db_index=True)  # None: local
+    # Unique, lower-cased username@domain: usernames are case-insensitive (Mastodon, WebFinger).
+    acct_key = fields.CharField(max_length=520, unique=True)
+    display_name = fields.CharField(max_length=255, default="")
+    note = fields.TextField(default="")  # bio, sanitised HTML
+    avatar_path = fields.CharField(max_length=255, null=True)  # storage name of a local file
+    avatar_remote_url = fields.CharField(max_length=2048, null=True)
+    header_path = fields.CharField(max_length=255, null=True)
+    header_remote_url = fields.CharField(max_length=2048, null=True)
+    profile_fields: Any = fields.JSONField(default=list)  # [{name, value, verified_at}]
+    locked = fields.BooleanField(default=False)  # follows need approval
+    bot = fields.BooleanField(default=False)
+    discoverable = fields.BooleanField(default=True)  # listed in the directory and suggestions
+    indexable = fields.BooleanField(default=False)  # public posts may be full-text indexed: off for artists
+    actor_type = fields.CharField(max_length=32, default="Person")
+    # Keys: PEM text. Local accounts get a pair at creation; remote ones cache their public key.
+    public_key_pem = fields.TextField(default="")
+    private_key_pem = fields.TextField(null=True)
+    key_id = fields.CharField(max_length=2048, null=True, unique=True)  # remote publicKey.id
+    # Remote actors only (local ones derive these from the instance domain).
+    uri = fields.CharField(max_length=2048, null=True, unique=True)
+    url = fields.CharField(max_length=2048, null=True)
+    inbox_url = fields.CharField(max_length=2048, null=True)
+    shared_inbox_url = fields.CharField(max_length=2048, null=True)
+    outbox_url = fields.CharField(max_length=2048, null=True)
+    followers_url = fields.CharField(max_length=2048, null=True)
+    following_url = fields.CharField(max_length=2048, null=True)
+    featured_url = fields.CharField(max_length=2048, null=True)
+    last_fetched_at = fields.DatetimeField(null=True)
+    suspended_at = fields.DatetimeField(null=True)
+    silenced_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "accounts"
+
+    @property
+    def is_local(self) -> bool:
+        return self.domain is None
+
+    async def save(self, *args: Any, **kwargs: Any) -> None:
+        self.acct_key = acct_key(self.username, self.domain)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"username", "domain"} & set(update_fields):
+            kwargs["update_fields"] = [*update_fields, "acct_key"]
+        await super().save(*args, **kwargs)
+
+
+class User(SnowflakeModel):
+    """The login of a local account: email, argon2 password hash, role. Never federated."""
+
+    account: fields.OneToOneRelation[Account] = fields.OneToOneField(
+        "models.Account", related_name="user", on_delete=fields.CASCADE)
+    email = fields.CharField(max_length=320, unique=True)  # stored lower-cased
+    password_hash = fields.CharField(max_length=255)  # argon2id, PHC string
+    role = fields.CharField(max_length=16, default="user")  # user | moderator | admin
+    approved = fields.BooleanField(default=True)
+    confirmed_at = fields.DatetimeField(null=True)
+    locale = fields.CharField(max_length=16, default="en")
+    last_sign_in_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "users"

@@ -1,0 +1,1 @@
+"""Use cases. Services never touch the request and never build ActivityStreams JSON (DESIGN.md section 2)."""

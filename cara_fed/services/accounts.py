@@ -1,0 +1,109 @@
+"""Local accounts: create (with their RSA key pair), list, change password, suspend and unsuspend."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from activitypub.keys import generate_rsa_keypair
+from cara_fed.errors import Conflict, NotFound, ValidationFailed
+from cara_fed.models import Account, OAuthToken, User
+from cara_fed.models.accounts import acct_key
+from cara_fed.services.passwords import hash_password
+
+# Mastodon's local username rule (app/models/account.rb USERNAME_RE), 30 characters at most.
+USERNAME_RE = re.compile(r"^[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?$", re.IGNORECASE)
+USERNAME_MAX = 30
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+ROLES = ("user", "moderator", "admin")
+
+
+@dataclass(frozen=True)
+class LocalAccountInfo:
+    id: int
+    username: str
+    email: str
+    role: str
+    suspended: bool
+    created_at: datetime
+
+
+def check_username(username: str) -> None:
+    if not username or len(username) > USERNAME_MAX or not USERNAME_RE.match(username):
+        raise ValidationFailed(
+            f"username must be 1-{USERNAME_MAX} letters, digits or underscores "
+            "(dots and dashes allowed inside)")
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if len(email) > 320 or not EMAIL_RE.match(email):
+        raise ValidationFailed("email address is not valid")
+    return email
+
+
+async def create_local_account(username: str, email: str, password: str, *, role: str = "user") -> User:
+    """A local account with its login and a fresh RSA-2048 key pair, stored in one transaction."""
+    check_username(username)
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
+    if await Account.exists(acct_key=acct_key(username, None)):
+        raise Conflict(f"username {username!r} is already taken")
+    if await User.exists(email=email):
+        raise Conflict(f"email {email!r} is already in use")
+    password_hash = await hash_password(password)
+    keys = await asyncio.to_thread(generate_rsa_keypair)  # ~0.1 s of CPU: keep it off the event loop
+    try:
+        async with in_transaction() as conn:
+            account = await Account.create(
+                username=username, domain=None, public_key_pem=keys.public_pem,
+                private_key_pem=keys.private_pem, using_db=conn)
+            user = await User.create(account=account, email=email, password_hash=password_hash, role=role,
+                                     using_db=conn)
+    except IntegrityError:  # lost a race with a concurrent create of the same name or email
+        raise Conflict(f"username {username!r} or email {email!r} is already taken") from None
+    return user
+
+
+async def get_local_user(username: str) -> User:
+    user = await User.filter(account__acct_key=acct_key(username, None)).select_related("account").first()
+    if user is None:
+        raise NotFound(f"no local account named {username!r}")
+    return user
+
+
+async def list_local_accounts() -> list[LocalAccountInfo]:
+    users = await User.all().select_related("account").order_by("account__username")
+    return [
+        LocalAccountInfo(id=u.account.id, username=u.account.username, email=u.email, role=u.role,
+                         suspended=u.account.suspended_at is not None, created_at=u.account.created_at)
+        for u in users
+    ]
+
+
+async def set_password(username: str, password: str) -> None:
+    user = await get_local_user(username)
+    user.password_hash = await hash_password(password)
+    await user.save(update_fields=["password_hash"])
+
+
+async def suspend(username: str) -> None:
+    """Suspend a local account: it can no longer log in and every access token it had stops working.
+    (Hiding content and federating the Delete come with the moderation issue.)"""
+    user = await get_local_user(username)
+    async with in_transaction() as conn:
+        await Account.filter(id=user.account.id, suspended_at=None).using_db(conn).update(
+            suspended_at=datetime.now(UTC))
+        await OAuthToken.filter(user_id=user.id, revoked_at=None).using_db(conn).update(
+            revoked_at=datetime.now(UTC))
+
+
+async def unsuspend(username: str) -> None:
+    user = await get_local_user(username)
+    await Account.filter(id=user.account.id).update(suspended_at=None)

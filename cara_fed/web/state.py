@@ -1,0 +1,34 @@
+"""What an app instance owns at run time: its settings, its database context, its job runner, its HTTP
+client. One object per app, so two apps in one process never share any of it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from quart import Quart
+from tortoise.context import TortoiseContext
+
+from cara_fed.jobs.runner import JobRunner
+from cara_fed.settings import Settings
+
+# Tests pass a factory that routes every host to the fake fediverse; production uses aiohttp's defaults.
+HttpSessionFactory = Callable[[], aiohttp.ClientSession]
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    http_session_factory: HttpSessionFactory
+    db: TortoiseContext | None = None
+    http: aiohttp.ClientSession | None = None
+    runner: JobRunner | None = None
+    runner_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    runner_task: asyncio.Task[None] | None = None
+
+
+def app_state(app: Quart) -> AppState:
+    state: AppState = app.extensions["cara_fed"]
+    return state
