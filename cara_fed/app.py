@@ -21,7 +21,7 @@ from cara_fed.logs import request_id_var
 from cara_fed.settings import Settings
 from cara_fed.web.errors import register_error_handlers
 from cara_fed.web.health import bp as health_bp
-from cara_fed.web.state import AppState, HttpSessionFactory, app_state
+from cara_fed.web.state import AppState, HttpSessionFactory
 
 log = logging.getLogger("cara_fed.requests")
 
@@ -61,9 +61,11 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
                 services={"settings": settings, "http": state.http})
             state.runner_stop.clear()
             state.runner_task = asyncio.create_task(state.runner.run(state.runner_stop), name="job-runner")
+        state.started = True
 
     @app.after_serving
     async def stop() -> None:
+        state.started = False
         if state.runner_task is not None:
             state.runner_stop.set()
             await state.runner_task
@@ -113,6 +115,3 @@ def _install_request_logging(app: Quart) -> None:
                                        "status": response.status_code, "duration_ms": round(elapsed_ms, 1)})
         return response
 
-
-def current_settings(app: Quart) -> Settings:
-    return app_state(app).settings

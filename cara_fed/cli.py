@@ -202,6 +202,7 @@ async def _serve_async(settings: Settings) -> int:
     config = HypercornConfig()
     config.bind = [settings.server.bind]
     config.accesslog = None  # the app logs each request with its request id
+    config.errorlog = logging.getLogger("hypercorn.error")  # through our formatter, not its own handler
     config.graceful_timeout = 10
     stop = asyncio.Event()
     _install_stop_signals(stop)

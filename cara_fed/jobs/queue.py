@@ -46,9 +46,10 @@ async def enqueue(kind: str, payload: dict[str, Any] | None = None, *, delay_sec
 
 def _claim_sql(dialect: str, kinds_count: int) -> str:
     """One statement that picks due jobs and leases them. PostgreSQL skips rows other workers are
-    claiming (FOR UPDATE SKIP LOCKED); SQLite runs one writer at a time, so the statement is atomic."""
+    claiming (FOR UPDATE SKIP LOCKED); SQLite runs one writer at a time, so the statement is atomic.
+    Parameters, in order: lease_until, worker id, now, now, kinds..., limit."""
     if dialect == "postgres":
-        kinds = ", ".join(f"${i}" for i in range(6, 6 + kinds_count))
+        kinds = ", ".join(f"${i}" for i in range(5, 5 + kinds_count))
         return f"""
             UPDATE jobs SET state = '{RUNNING}', attempts = attempts + 1, lease_until_ms = $1, locked_by = $2
             WHERE id IN (
@@ -56,7 +57,7 @@ def _claim_sql(dialect: str, kinds_count: int) -> str:
                 WHERE ((state = '{QUEUED}' AND run_after_ms <= $3) OR (state = '{RUNNING}' AND lease_until_ms < $4))
                   AND kind IN ({kinds})
                 ORDER BY run_after_ms, id
-                LIMIT $5
+                LIMIT ${5 + kinds_count}
                 FOR UPDATE SKIP LOCKED)
             RETURNING id"""
     kinds = ", ".join("?" for _ in range(kinds_count))
@@ -77,7 +78,7 @@ async def claim(worker_id: str, limit: int, lease_seconds: float, kinds: Sequenc
         return []
     conn = get_connection("default")
     now = now_ms()
-    params: list[Any] = [now + int(lease_seconds * 1000), worker_id, now, now, limit, *kinds]
+    params: list[Any] = [now + int(lease_seconds * 1000), worker_id, now, now, *kinds, limit]
     rows = await conn.execute_query_dict(_claim_sql(conn.capabilities.dialect, len(kinds)), params)
     ids = [row["id"] for row in rows]
     if not ids:

@@ -41,7 +41,8 @@ def new_worker_id() -> str:
 class JobRunner:
     def __init__(self, *, concurrency: int, lease_seconds: float, poll_seconds: float,
                  keep_done_hours: float, services: dict[str, Any] | None = None,
-                 kinds: Sequence[str] | None = None, worker_id: str | None = None) -> None:
+                 kinds: Sequence[str] | None = None, worker_id: str | None = None,
+                 shutdown_grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
@@ -49,6 +50,7 @@ class JobRunner:
         self.services = services or {}
         self._kinds = list(kinds) if kinds is not None else None
         self.worker_id = worker_id or new_worker_id()
+        self.shutdown_grace_seconds = shutdown_grace_seconds
         self._running: dict[asyncio.Task[None], Job] = {}
         self._wakeup = asyncio.Event()
 
@@ -155,7 +157,7 @@ class JobRunner:
         if not self._running:
             return
         tasks = list(self._running)
-        _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+        _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace_seconds)
         unfinished = [self._running[t].id for t in pending if t in self._running]
         for task in pending:
             task.cancel()

@@ -27,6 +27,7 @@ class AppState:
     runner: JobRunner | None = None
     runner_stop: asyncio.Event = field(default_factory=asyncio.Event)
     runner_task: asyncio.Task[None] | None = None
+    started: bool = False  # the lifespan startup has finished
 
 
 def app_state(app: Quart) -> AppState:

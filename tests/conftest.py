@@ -1,0 +1,98 @@
+"""Shared fixtures: real databases (SQLite or PostgreSQL, per CARA_FED_TEST_DB), real RSA keys, the app
+served over real HTTP on loopback, and the fake fediverse."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from activitypub.keys import KeyPair, generate_rsa_keypair
+from cara_fed import db
+from cara_fed.app import create_app
+from cara_fed.settings import Settings
+from tests.support.databases import BACKEND, DatabaseFactory
+from tests.support.fakefed import FakeFediverse
+from tests.support.servers import RunningServer, serve_asgi
+from tests.support.tls import FakeTLS, make_test_tls
+
+
+def pytest_report_header() -> str:
+    return f"cara_fed test database backend: {BACKEND}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if BACKEND != "postgres":
+        skip = pytest.mark.skip(reason="PostgreSQL-specific; runs in the PostgreSQL pass of `make test`")
+        for item in items:
+            if "postgres_only" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("databases"))
+    factory.prepare()
+    yield factory
+    factory.cleanup()
+
+
+@pytest.fixture(scope="session")
+def rsa_keypair() -> KeyPair:
+    """One real RSA-2048 key pair for the whole run (generating one per test would be slow)."""
+    return generate_rsa_keypair()
+
+
+@pytest.fixture(scope="session")
+def test_tls(tmp_path_factory: pytest.TempPathFactory) -> FakeTLS:
+    return make_test_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+async def database_url(database_factory: DatabaseFactory) -> AsyncIterator[str]:
+    url = await database_factory.new_url()
+    yield url
+    await database_factory.drop(url)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings().replace(
+        instance={"domain": "art.example", "name": "Test Atelier"},
+        database={"url": database_url},
+        media={"root": str(tmp_path / "media")},
+        jobs={"poll_seconds": 0.05, "lease_seconds": 5.0},
+        logging={"format": "text"},
+    )
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[None]:
+    """The test's database, open and current (for service- and model-level tests)."""
+    async with db.database(settings.database):
+        yield
+
+
+@pytest.fixture
+async def fediverse(test_tls: FakeTLS) -> AsyncIterator[FakeFediverse]:
+    fake = FakeFediverse(tls=test_tls)
+    async with fake.running():
+        yield fake
+
+
+@pytest.fixture
+async def server(settings: Settings, fediverse: FakeFediverse, test_tls: FakeTLS) -> AsyncIterator[RunningServer]:
+    """This test's cara_fed, served over real HTTP on loopback, its outgoing HTTP going to the fake
+    fediverse. Jobs are not run in-process: tests run them explicitly."""
+    app = create_app(settings, http_session_factory=fediverse.session, run_jobs=False)
+    async with serve_asgi(app) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain client for talking to servers on loopback."""
+    async with aiohttp.ClientSession() as session:
+        yield session
