@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -85,8 +86,8 @@ def _non_empty(value: str) -> str:
 
 
 def _positive(value: int | float) -> int | float:
-    if value <= 0:
-        raise ValueError("must be greater than 0")
+    if not math.isfinite(value) or value <= 0:  # TOML and float() both accept nan and inf
+        raise ValueError("must be a finite number greater than 0")
     return value
 
 

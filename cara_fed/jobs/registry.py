@@ -29,17 +29,19 @@ class RetryJobLater(Exception):
 class RetryPolicy:
     """Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter").
 
-    The defaults retry for about two days, as the design asks of deliveries."""
+    The defaults retry for two days, as the design asks of deliveries: even when every jittered delay
+    comes out at its shortest, 30 attempts outlast the 48-hour give-up time, so that time decides."""
 
     base_seconds: float = 30.0
     factor: float = 2.0
     max_delay_seconds: float = 6 * 3600.0
-    max_attempts: int = 20
+    max_attempts: int = 30
     give_up_after_seconds: float = 2 * 24 * 3600.0
 
     def delay_after(self, attempts: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after ``attempts`` failed runs (attempts >= 1)."""
-        ceiling = min(self.max_delay_seconds, self.base_seconds * self.factor ** max(0, attempts - 1))
+        exponent = min(max(0, attempts - 1), 64)  # past 2**64 every ceiling is capped anyway: no overflow
+        ceiling = min(self.max_delay_seconds, self.base_seconds * self.factor ** exponent)
         rng = rng or random
         # Never less than half the ceiling, so retries still spread out as the ceiling grows.
         return ceiling / 2 + rng.random() * ceiling / 2
