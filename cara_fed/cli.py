@@ -189,28 +189,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _serve_async(settings: Settings) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config as HypercornConfig
 
     from cara_fed.app import create_app
     from cara_fed.jobs.handlers import load_job_handlers
+    from cara_fed.serving import hypercorn_config, open_listener
 
     async with database.database(settings.database) as ctx:  # migrate first, fail fast on a bad database
         applied = await database.migrate(ctx, settings.database)
     if applied:
         log.info("migrations applied", extra={"migrations": applied})
     load_job_handlers()
-    config = HypercornConfig()
-    config.bind = [settings.server.bind]
-    config.accesslog = None  # the app logs each request with its request id
-    config.errorlog = logging.getLogger("hypercorn.error")  # through our formatter, not its own handler
-    config.graceful_timeout = 10
+    try:
+        listener = open_listener(settings.server.bind)
+    except OSError as exc:
+        raise CommandFailed(f"cannot listen on {settings.server.bind}: {exc.strerror or exc}") from None
     stop = asyncio.Event()
     _install_stop_signals(stop)
     log.info("serving", extra={"bind": settings.server.bind, "url": settings.base_url})
-    try:
-        await hypercorn_serve(create_app(settings), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-    except OSError as exc:
-        raise CommandFailed(f"cannot listen on {settings.server.bind}: {exc.strerror or exc}") from None
+    await hypercorn_serve(create_app(settings), hypercorn_config(listener),  # type: ignore[arg-type]
+                          shutdown_trigger=stop.wait)
     return 0
 
 

@@ -41,7 +41,7 @@ def _check_domain(value: str) -> str:
     """A bare host with an optional port, as it appears in acct: URIs and actor URLs."""
     if "/" in value or "@" in value:
         raise ValueError("must be a bare host such as art.example or localhost:8000 (no scheme, no path)")
-    host, port = _split_host_port(value)
+    host, port = split_host_port(value)
     if port is not None and not 1 <= port <= 65535:
         raise ValueError("port must be between 1 and 65535")
     if host != host.lower():
@@ -58,7 +58,7 @@ def _check_bind(value: str) -> str:
         if len(value) <= len("unix:"):
             raise ValueError("unix: needs a socket path")
         return value
-    host, port = _split_host_port(value)
+    host, port = split_host_port(value)
     if port is None or not 0 <= port <= 65535 or not host:
         raise ValueError("must be HOST:PORT, for example 127.0.0.1:8000 or [::1]:8000")
     return value
@@ -100,7 +100,8 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     return check
 
 
-def _split_host_port(value: str) -> tuple[str, int | None]:
+def split_host_port(value: str) -> tuple[str, int | None]:
+    """``host:port``, ``[v6]:port`` or a bare host. Raises ValueError on a malformed port."""
     if value.startswith("["):  # [IPv6]:port
         end = value.find("]")
         if end < 0:
@@ -220,7 +221,7 @@ class Settings:
     @property
     def scheme(self) -> str:
         """https, except for a loopback domain or when ``federation.allow_http`` is on."""
-        host, _ = _split_host_port(self.instance.domain)
+        host, _ = split_host_port(self.instance.domain)
         if self.federation.allow_http or is_loopback_host(host):
             return "http"
         return "https"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -117,6 +118,16 @@ async def test_a_bad_environment_value_stops_serve_in_one_line_naming_the_variab
     result = run_cli(["--config", str(config), "serve", "--bind", f"127.0.0.1:{free_port()}"], cwd=tmp_path,
                      env={"CARA_FED_JOBS_CONCURRENCY": "abc"}, timeout=FAIL_FAST_TIMEOUT)
     assert_one_line_failure(result, 2, "CARA_FED_JOBS_CONCURRENCY")
+
+
+async def test_a_port_in_use_stops_serve_at_once_in_one_line(database_url: str, tmp_path: Path) -> None:
+    """The socket is bound before the app starts: the process must not linger with the database open."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, database_url)
+        result = run_cli(["--config", str(config), "serve", "--bind", f"127.0.0.1:{port}"], cwd=tmp_path,
+                         timeout=FAIL_FAST_TIMEOUT)
+    assert_one_line_failure(result, 1, "cannot listen", f"127.0.0.1:{port}")
 
 
 # -- migrate ----------------------------------------------------------------------------------------------

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
+from cara_fed.serving import hypercorn_config, open_listener
 from tests.support.tls import FakeTLS
 
 
@@ -30,29 +27,20 @@ class RunningServer:
 
 @asynccontextmanager
 async def serve_asgi(app: Any, *, tls: FakeTLS | None = None, host: str = "127.0.0.1") -> AsyncIterator[RunningServer]:
-    """Run ``app`` until the block ends. The socket is bound before hypercorn starts (no port race) and
-    the block starts only after the app's startup (database, job runner) has finished."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = Config()
-    config.bind = [f"fd://{os.dup(sock.fileno())}"]  # hypercorn owns (and closes) the duplicate
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 2
-    if tls is not None:
-        config.certfile, config.keyfile = str(tls.cert_file), str(tls.key_file)
+    """Run ``app`` until the block ends, on a port the kernel picks (bound before hypercorn starts, as
+    `cara-fed serve` does). The block starts only after the app's startup (database, job runner)."""
+    listener = open_listener(f"{host}:0")
+    assert listener.port is not None
+    config = hypercorn_config(listener, certfile=str(tls.cert_file) if tls else None,
+                              keyfile=str(tls.key_file) if tls else None, graceful_timeout=2)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     try:
         await _wait_until_started(app, task)
-        yield RunningServer(host=host, port=port, scheme="https" if tls else "http")
+        yield RunningServer(host=host, port=listener.port, scheme="https" if tls else "http")
     finally:
         stop.set()
         await task
-        sock.close()
 
 
 async def _wait_until_started(app: Any, task: asyncio.Task[None]) -> None:
