@@ -127,6 +127,16 @@ class JobRunner:
                 waiter.cancel()
 
     async def _execute(self, job: Job) -> None:
+        """Run one job and record the outcome. Never raises (but for cancellation): if even recording fails
+        (the database is away), the lease runs out and the job is run again, as after a crash."""
+        try:
+            await self._run_and_record(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged; the expired lease brings the job back
+            log.exception("could not record a job's outcome", extra={"job_id": job.id, "worker_id": self.worker_id})
+
+    async def _run_and_record(self, job: Job) -> None:
         kind = get_kind(job.kind)
         extra = {"job_id": job.id, "job_kind": job.kind, "attempt": job.attempts, "worker_id": self.worker_id}
         if kind is None:  # only claimed kinds are registered; this is a guard, not a path
