@@ -27,7 +27,7 @@ log = logging.getLogger("cara_fed.requests")
 
 USER_AGENT = f"cara-fed/{__version__}"
 # A client-supplied request id is echoed only if it looks like one (no log injection).
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,128}")  # used with fullmatch
 
 
 def default_http_session() -> aiohttp.ClientSession:
@@ -65,17 +65,23 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
 
     @app.after_serving
     async def stop() -> None:
+        # Each resource is closed even if closing the one before failed: a database left open keeps
+        # aiosqlite's (non-daemon) thread alive and the process would never exit.
         state.started = False
-        if state.runner_task is not None:
-            state.runner_stop.set()
-            await state.runner_task
+        try:
+            if state.runner_task is not None:
+                state.runner_stop.set()
+                await state.runner_task
+        finally:
             state.runner_task = None
-        if state.http is not None:
-            await state.http.close()
-            state.http = None
-        if state.db is not None:
-            await state.db.close_connections()
-            state.db = None
+            try:
+                if state.http is not None:
+                    await state.http.close()
+            finally:
+                state.http = None
+                if state.db is not None:
+                    db, state.db = state.db, None
+                    await db.close_connections()
 
     return app
 
@@ -101,7 +107,7 @@ def _install_request_logging(app: Quart) -> None:
     @app.before_request
     async def assign_request_id() -> None:
         supplied = request.headers.get("X-Request-Id", "")
-        g.request_id = supplied if _REQUEST_ID_RE.match(supplied) else secrets.token_hex(8)
+        g.request_id = supplied if _REQUEST_ID_RE.fullmatch(supplied) else secrets.token_hex(8)
         g.request_started = time.perf_counter()
         request_id_var.set(g.request_id)
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
 import orjson
+from tortoise.exceptions import BaseORMException
 
 from cara_fed import db as database
 from cara_fed.errors import CaraError
@@ -50,9 +51,16 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _fail(str(exc), exc.code)
     except CaraError as exc:
         _fail(exc.message, EXIT_FAILED)
+    except (BaseORMException, OSError) as exc:  # e.g. "database is locked", a full disk
+        _fail(f"database error: {_one_line(exc)}", EXIT_FAILED)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     sys.exit(code or 0)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -141,9 +149,12 @@ def _read_password(given: str | None) -> str:
     if given is not None:
         return given
     if sys.stdin.isatty():
-        first = getpass.getpass("Password: ")
-        if first != getpass.getpass("Repeat password: "):
-            raise CommandFailed("the passwords do not match")
+        try:
+            first = getpass.getpass("Password: ")
+            if first != getpass.getpass("Repeat password: "):
+                raise CommandFailed("the passwords do not match")
+        except EOFError:
+            raise CommandFailed("no password given") from None
         return first
     line = sys.stdin.readline()
     if not line:
@@ -189,6 +200,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _serve_async(settings: Settings) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.utils import LifespanFailureError
 
     from cara_fed.app import create_app
     from cara_fed.jobs.handlers import load_job_handlers
@@ -206,8 +218,11 @@ async def _serve_async(settings: Settings) -> int:
     stop = asyncio.Event()
     _install_stop_signals(stop)
     log.info("serving", extra={"bind": settings.server.bind, "url": settings.base_url})
-    await hypercorn_serve(create_app(settings), hypercorn_config(listener),  # type: ignore[arg-type]
-                          shutdown_trigger=stop.wait)
+    try:
+        await hypercorn_serve(create_app(settings), hypercorn_config(listener),  # type: ignore[arg-type]
+                              shutdown_trigger=stop.wait)
+    except LifespanFailureError as exc:  # e.g. the database went away between migrating and starting
+        raise CommandFailed(f"could not start: {_one_line(exc.__cause__ or exc)}", EXIT_CONFIG) from None
     return 0
 
 

@@ -7,17 +7,18 @@ cara_fed instances can live in one process (the federation tests run two).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tortoise.context import TortoiseContext
 from tortoise.migrations.executor import MigrationExecutor
 
-from cara_fed.settings import DatabaseSettings
+from cara_fed.settings import DatabaseSettings, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ APP_LABEL = "models"
 MODELS_MODULE = "cara_fed.models"
 MIGRATIONS_MODULE = "cara_fed.models.migrations"
 CONNECT_TIMEOUT_SECONDS = 10.0
+MIGRATION_LOCK_KEY = 0x63617261_666564  # "carafed": the advisory lock every migrator takes
 
 
 class DatabaseUnavailable(Exception):
@@ -56,19 +58,20 @@ def _connection_config(db: DatabaseSettings) -> dict[str, Any]:
             },
         }
     parts = urlsplit(db.url)
-    return {
-        "engine": "tortoise.backends.asyncpg",
-        "credentials": {
-            "host": parts.hostname,
-            "port": parts.port or 5432,
-            "user": unquote(parts.username or "postgres"),
-            "password": unquote(parts.password or ""),
-            "database": parts.path.lstrip("/"),
-            "minsize": 1,
-            "maxsize": db.max_connections,
-            "timeout": CONNECT_TIMEOUT_SECONDS,
-        },
+    credentials: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+        "user": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password or ""),
+        "database": parts.path.lstrip("/"),
+        "minsize": 1,
+        "maxsize": db.max_connections,
+        "timeout": CONNECT_TIMEOUT_SECONDS,
     }
+    sslmode = parse_qs(parts.query).get("sslmode")
+    if sslmode:
+        credentials["ssl"] = sslmode[-1]  # asyncpg takes libpq's sslmode names
+    return {"engine": "tortoise.backends.asyncpg", "credentials": credentials}
 
 
 def sqlite_path(db: DatabaseSettings) -> str:
@@ -77,10 +80,7 @@ def sqlite_path(db: DatabaseSettings) -> str:
 
 def describe(db: DatabaseSettings) -> str:
     """The URL without its password, for messages."""
-    parts = urlsplit(db.url)
-    if parts.password:
-        return db.url.replace(f":{parts.password}@", ":***@", 1)
-    return db.url
+    return redact_url(db.url)
 
 
 async def open_database(db: DatabaseSettings) -> TortoiseContext:
@@ -128,8 +128,43 @@ async def database(db: DatabaseSettings) -> AsyncIterator[TortoiseContext]:
         await ctx.close_connections()
 
 
+@asynccontextmanager
+async def _migration_lock(db: DatabaseSettings) -> AsyncIterator[None]:
+    """One migrator at a time across processes (`serve` and its workers start together and each migrates):
+    a PostgreSQL advisory lock on its own connection, or an exclusive lock on a file beside the SQLite
+    database. The second process then finds nothing left to apply."""
+    if db.url.startswith("sqlite://"):
+        path = sqlite_path(db)
+        if path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate-lock", "a+b") as lock_file:
+            await asyncio.to_thread(fcntl.flock, lock_file.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+        return
+    import asyncpg  # the `postgres` extra; only needed with a PostgreSQL URL
+
+    credentials = _connection_config(db)["credentials"]
+    conn = await asyncpg.connect(host=credentials["host"], port=credentials["port"], user=credentials["user"],
+                                 password=credentials["password"] or None, database=credentials["database"],
+                                 ssl=credentials.get("ssl"), timeout=CONNECT_TIMEOUT_SECONDS)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        yield
+    finally:
+        await conn.close()  # ends the session, which releases the lock
+
+
 async def migrate(ctx: TortoiseContext, db: DatabaseSettings) -> list[str]:
     """Apply pending migrations inside ``ctx`` (which must be current); returns the names applied."""
+    async with _migration_lock(db):
+        return await _migrate_locked(ctx, db)
+
+
+async def _migrate_locked(ctx: TortoiseContext, db: DatabaseSettings) -> list[str]:
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:

@@ -40,13 +40,21 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """One line per record, whatever it carries: control characters in the message and in extra values
+    (a request path, say) are escaped, so a request cannot forge log lines."""
+
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        record = logging.makeLogRecord({**vars(record), "msg": _escape(record.getMessage()), "args": None})
+        line = super().format(record)  # the traceback, if any, follows on its own lines (that is ours)
         request_id = request_id_var.get()
         extras = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
-        tail = " ".join(f"{k}={v}" for k, v in extras.items())
+        tail = " ".join(f"{k}={_escape(str(v))}" for k, v in extras.items())
         prefix = f"[{request_id}] " if request_id else ""
         return f"{prefix}{line}" + (f" {tail}" if tail else "")
+
+
+def _escape(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def configure_logging(level: str = "info", fmt: str = "json") -> None:
@@ -55,6 +63,8 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Our own request log replaces hypercorn's access log; tortoise's SQL echo is debug noise.
+    # Our own request log replaces hypercorn's access log. Database drivers log every statement with its
+    # parameters at debug level: private keys and password hashes must never reach the log.
     logging.getLogger("hypercorn.access").disabled = True
-    logging.getLogger("tortoise").setLevel(max(logging.INFO, root.level))
+    for noisy in ("tortoise", "aiosqlite", "asyncpg"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))

@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 ENV_PREFIX = "CARA_FED_"
 CONFIG_ENV = "CARA_FED_CONFIG"
+TEST_ENV_PREFIX = "CARA_FED_TEST_"
 
 
 class ConfigError(Exception):
@@ -64,6 +65,10 @@ def _check_bind(value: str) -> str:
     return value
 
 
+# libpq's sslmode values, which asyncpg's `ssl` argument takes as they are.
+PG_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def _check_database_url(value: str) -> str:
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme == "sqlite":
@@ -72,11 +77,30 @@ def _check_database_url(value: str) -> str:
         return value
     if scheme in ("postgres", "postgresql"):
         parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            raise ValueError("port must be between 1 and 65535") from None
         if not parts.hostname or not parts.path.strip("/"):
             raise ValueError("must name a host and a database, for example postgres://user@127.0.0.1:5432/cara")
+        query = parse_qs(parts.query, keep_blank_values=True)
+        unknown = sorted(set(query) - {"sslmode"})
+        if unknown:
+            raise ValueError(f"unsupported parameter {unknown[0]!r} (only sslmode is understood)")
+        if "sslmode" in query and query["sslmode"][-1] not in PG_SSLMODES:
+            raise ValueError("sslmode must be one of " + ", ".join(PG_SSLMODES))
         # tortoise-orm spells the asyncpg backend "postgres://".
         return "postgres://" + value.split("://", 1)[1]
     raise ValueError("must start with sqlite:// or postgres://")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    return url.replace(f":{password}@", ":***@", 1) if password else url
 
 
 def _non_empty(value: str) -> str:
@@ -140,8 +164,10 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _key(help_text: str, check: Callable[[Any], Any] | None = None) -> dict[str, Any]:
-    return {"help": help_text, "check": check}
+def _key(help_text: str, check: Callable[[Any], Any] | None = None, *,
+         shown: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """Field metadata: its help, its check, and how a bad value is shown in errors (secrets redacted)."""
+    return {"help": help_text, "check": check, "shown": shown}
 
 
 # -- sections ---------------------------------------------------------------------------------------------
@@ -167,8 +193,8 @@ class ServerSettings:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = field(default="sqlite://data/cara_fed.sqlite3", metadata=_key(
-        "sqlite://PATH (relative to the working directory) or postgres://USER[:PASS]@HOST[:PORT]/DB.",
-        _check_database_url))
+        "sqlite://PATH (relative to the working directory) or postgres://USER[:PASS]@HOST[:PORT]/DB"
+        "[?sslmode=MODE].", _check_database_url, shown=redact_url))
     max_connections: int = field(default=10, metadata=_key(
         "PostgreSQL pool size per process (SQLite uses one connection).", _positive))
 
@@ -265,6 +291,8 @@ def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read config file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -278,15 +306,16 @@ def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[tuple[str, str], Any]:
-    """``CARA_FED_<SECTION>_<KEY>`` variables whose section we know; a wrong key in a known section is an error."""
+    """``CARA_FED_<SECTION>_<KEY>`` variables. Any other CARA_FED_ variable is a typo and an error, except
+    CARA_FED_CONFIG and the test harness's CARA_FED_TEST_*."""
     found: dict[tuple[str, str], Any] = {}
     for name, text in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV or name.startswith(TEST_ENV_PREFIX):
             continue
         rest = name[len(ENV_PREFIX):].lower()
         section = next((s for s in SECTIONS if rest.startswith(s + "_")), None)
         if section is None:
-            continue  # other CARA_FED_* variables (the test harness's, for example) are not settings
+            raise ConfigError(name, f"unknown setting (sections: {', '.join(SECTIONS)})")
         key = rest[len(section) + 1:]
         known = {f.name: f for f in dataclasses.fields(SECTIONS[section])}
         if key not in known:
@@ -348,7 +377,8 @@ def _checked(dotted: str, value: Any, spec: dataclasses.Field[Any]) -> Any:
         try:
             value = check(value)
         except ValueError as exc:
-            raise ConfigError(dotted, f"{exc} (got {value!r})") from None
+            shown = spec.metadata.get("shown") or (lambda v: v)
+            raise ConfigError(dotted, f"{exc} (got {shown(value)!r})") from None
     return value
 
 

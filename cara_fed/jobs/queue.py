@@ -7,6 +7,7 @@ Every write after the claim is guarded by ``locked_by``: a worker that lost its 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import get_connection
+from tortoise.expressions import F, Q
 
 from cara_fed.jobs.registry import RetryPolicy, get_kind
 from cara_fed.models.jobs import DEAD, DONE, QUEUED, RUNNING, Job
@@ -33,31 +35,39 @@ async def enqueue(kind: str, payload: dict[str, Any] | None = None, *, delay_sec
     job_kind = get_kind(kind)
     if job_kind is None:
         raise ValueError(f"unknown job kind {kind!r}")
-    now = now_ms()
-    job = Job(kind=kind, payload=payload or {}, state=QUEUED, run_after_ms=now + int(delay_seconds * 1000),
-              give_up_at_ms=now + int(job_kind.policy.give_up_after_seconds * 1000), unique_key=unique_key)
-    if unique_key is None:
-        await job.save(using_db=using_db)
-        return job
-    await Job.bulk_create([job], ignore_conflicts=True, using_db=using_db)
-    stored = await Job.filter(unique_key=unique_key).using_db(using_db).only("id").first()
-    return job if stored is not None and stored.id == job.id else None
+    digest = hashlib.sha256(unique_key.encode()).hexdigest() if unique_key is not None else None
+    for _ in range(3):
+        now = now_ms()
+        job = Job(kind=kind, payload=payload or {}, state=QUEUED, run_after_ms=now + int(delay_seconds * 1000),
+                  max_attempts=job_kind.policy.max_attempts,
+                  give_up_at_ms=now + int(job_kind.policy.give_up_after_seconds * 1000), unique_key=digest)
+        if digest is None:
+            await job.save(using_db=using_db)
+            return job
+        # ON CONFLICT DO NOTHING without a target also swallows a primary-key clash: tell the two apart.
+        await Job.bulk_create([job], ignore_conflicts=True, using_db=using_db)
+        stored = await Job.filter(unique_key=digest).using_db(using_db).only("id").first()
+        if stored is not None:
+            return job if stored.id == job.id else None
+    raise RuntimeError(f"could not store a {kind} job: its id clashed three times")
 
 
 def _claim_sql(dialect: str, kinds_count: int) -> str:
     """One statement that picks due jobs and leases them. PostgreSQL skips rows other workers are
     claiming (FOR UPDATE SKIP LOCKED); SQLite runs one writer at a time, so the statement is atomic.
-    Parameters, in order: lease_until, worker id, now, now, kinds..., limit."""
+    A worker never re-claims its own jobs (after an event-loop stall longer than the lease it would run a
+    second copy). Parameters, in order: lease_until, worker id, now, now, worker id, kinds..., limit."""
     if dialect == "postgres":
-        kinds = ", ".join(f"${i}" for i in range(5, 5 + kinds_count))
+        kinds = ", ".join(f"${i}" for i in range(6, 6 + kinds_count))
         return f"""
             UPDATE jobs SET state = '{RUNNING}', attempts = attempts + 1, lease_until_ms = $1, locked_by = $2
             WHERE id IN (
                 SELECT id FROM jobs
-                WHERE ((state = '{QUEUED}' AND run_after_ms <= $3) OR (state = '{RUNNING}' AND lease_until_ms < $4))
+                WHERE ((state = '{QUEUED}' AND run_after_ms <= $3)
+                       OR (state = '{RUNNING}' AND lease_until_ms < $4 AND locked_by <> $5))
                   AND kind IN ({kinds})
                 ORDER BY run_after_ms, id
-                LIMIT ${5 + kinds_count}
+                LIMIT ${6 + kinds_count}
                 FOR UPDATE SKIP LOCKED)
             RETURNING id"""
     kinds = ", ".join("?" for _ in range(kinds_count))
@@ -65,7 +75,8 @@ def _claim_sql(dialect: str, kinds_count: int) -> str:
         UPDATE jobs SET state = '{RUNNING}', attempts = attempts + 1, lease_until_ms = ?, locked_by = ?
         WHERE id IN (
             SELECT id FROM jobs
-            WHERE ((state = '{QUEUED}' AND run_after_ms <= ?) OR (state = '{RUNNING}' AND lease_until_ms < ?))
+            WHERE ((state = '{QUEUED}' AND run_after_ms <= ?)
+                   OR (state = '{RUNNING}' AND lease_until_ms < ? AND locked_by <> ?))
               AND kind IN ({kinds})
             ORDER BY run_after_ms, id
             LIMIT ?)
@@ -78,7 +89,8 @@ async def claim(worker_id: str, limit: int, lease_seconds: float, kinds: Sequenc
         return []
     conn = get_connection("default")
     now = now_ms()
-    params: list[Any] = [now + int(lease_seconds * 1000), worker_id, now, now, *kinds, limit]
+    await _bury_crashed(now)
+    params: list[Any] = [now + int(lease_seconds * 1000), worker_id, now, now, worker_id, *kinds, limit]
     rows = await conn.execute_query_dict(_claim_sql(conn.capabilities.dialect, len(kinds)), params)
     ids = [row["id"] for row in rows]
     if not ids:
@@ -86,13 +98,24 @@ async def claim(worker_id: str, limit: int, lease_seconds: float, kinds: Sequenc
     return await Job.filter(id__in=ids).order_by("run_after_ms", "id")
 
 
-async def renew_leases(worker_id: str, job_ids: Iterable[int], lease_seconds: float) -> int:
-    """Heartbeat: push the leases of jobs this worker is still running. Returns how many it still holds."""
+async def _bury_crashed(now: int) -> int:
+    """Dead-letter running jobs whose worker vanished (lease expired) once they are out of attempts or
+    time: a job that crashes every worker that takes it must not be re-claimed forever."""
+    return await Job.filter(state=RUNNING, lease_until_ms__lt=now).filter(
+        Q(attempts__gte=F("max_attempts")) | Q(give_up_at_ms__lte=now)).update(
+        state=DEAD, lease_until_ms=None, finished_at=datetime.now(UTC),
+        last_error="the worker running it stopped (crash or kill) and no attempts or time are left")
+
+
+async def renew_leases(worker_id: str, job_ids: Iterable[int], lease_seconds: float) -> set[int]:
+    """Heartbeat: push the leases of jobs this worker is running. Returns the ids it still holds (a job
+    missing from the answer was taken over after this worker's lease ran out)."""
     ids = list(job_ids)
     if not ids:
-        return 0
-    return await Job.filter(id__in=ids, locked_by=worker_id, state=RUNNING).update(
+        return set()
+    await Job.filter(id__in=ids, locked_by=worker_id, state=RUNNING).update(
         lease_until_ms=now_ms() + int(lease_seconds * 1000))
+    return set(await Job.filter(id__in=ids, locked_by=worker_id, state=RUNNING).values_list("id", flat=True))
 
 
 async def complete(job: Job, worker_id: str) -> bool:
@@ -107,7 +130,7 @@ async def fail(job: Job, worker_id: str, error: str, policy: RetryPolicy, *,
     """Record a failed run: back to the queue after a backoff delay, or dead when the policy gives up.
     Returns the new state (or ``running`` if this worker had lost the job)."""
     error = error[:MAX_ERROR_CHARS]
-    if permanent or job.attempts >= policy.max_attempts or now_ms() >= job.give_up_at_ms:
+    if permanent or job.attempts >= min(policy.max_attempts, job.max_attempts) or now_ms() >= job.give_up_at_ms:
         changes: dict[str, Any] = {"state": DEAD, "lease_until_ms": None, "last_error": error,
                                    "finished_at": datetime.now(UTC)}
     else:
@@ -121,12 +144,13 @@ async def fail(job: Job, worker_id: str, error: str, policy: RetryPolicy, *,
 
 
 async def release(worker_id: str, job_ids: Iterable[int]) -> int:
-    """Give jobs back without counting a failure (graceful shutdown): due again at once for any worker."""
+    """Give jobs back without counting a failure (graceful shutdown): the claim's attempt is taken back
+    and the job is due again at once for any worker."""
     ids = list(job_ids)
     if not ids:
         return 0
     return await Job.filter(id__in=ids, locked_by=worker_id, state=RUNNING).update(
-        state=QUEUED, lease_until_ms=None, locked_by=None, run_after_ms=now_ms())
+        state=QUEUED, lease_until_ms=None, locked_by=None, run_after_ms=now_ms(), attempts=F("attempts") - 1)
 
 
 async def retry_dead(job_id: int) -> bool:
@@ -138,6 +162,7 @@ async def retry_dead(job_id: int) -> bool:
     now = now_ms()
     changed = await Job.filter(id=job_id, state=DEAD).update(
         state=QUEUED, attempts=0, run_after_ms=now, finished_at=None, locked_by=None,
+        max_attempts=job_kind.policy.max_attempts,
         give_up_at_ms=now + int(job_kind.policy.give_up_after_seconds * 1000))
     return changed == 1
 

@@ -70,12 +70,13 @@ class JobRunner:
         backoff = self.poll_seconds
         try:
             while not stop.is_set():
+                self._wakeup.clear()  # before looking: a wake-up during the look is not lost
                 try:
-                    claimed = await self._claim_more()
+                    # Heartbeat first: after a stall, jobs whose lease ran out are dropped, not run twice.
                     if loop.time() >= next_heartbeat:
-                        await queue.renew_leases(self.worker_id, [j.id for j in self._running.values()],
-                                                 self.lease_seconds)
+                        await self._heartbeat()
                         next_heartbeat = loop.time() + self.lease_seconds / 3
+                    claimed = await self._claim_more()
                     if loop.time() >= next_purge:
                         await queue.purge_done(self.keep_done_hours)
                         next_purge = loop.time() + PURGE_EVERY_SECONDS
@@ -92,6 +93,16 @@ class JobRunner:
                 await self._wait(stop, timeout)
         finally:
             await self._shutdown()
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of running jobs; a job whose lease was lost (another worker took it over after
+        this one stalled) is cancelled here, since the other worker runs it."""
+        held = await queue.renew_leases(self.worker_id, [j.id for j in self._running.values()], self.lease_seconds)
+        for task, job in list(self._running.items()):
+            if job.id not in held:
+                log.warning("lease lost; cancelling the local run", extra={"job_id": job.id,
+                                                                          "worker_id": self.worker_id})
+                task.cancel()
 
     async def run_until_idle(self, max_rounds: int = 1000) -> int:
         """Run due jobs until none are left (for tests and one-shot commands). Returns how many ran."""
@@ -118,7 +129,6 @@ class JobRunner:
         self._wakeup.set()  # a slot is free
 
     async def _wait(self, stop: asyncio.Event, timeout: float) -> None:
-        self._wakeup.clear()
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wakeup.wait())]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -164,16 +174,35 @@ class JobRunner:
                 log.warning("job finished after its lease was lost", extra=extra)
 
     async def _shutdown(self) -> None:
-        if not self._running:
-            return
-        tasks = list(self._running)
-        _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace_seconds)
+        """Give running jobs the grace period (still renewing their leases), then cancel and release the
+        rest. Never raises: a failed release only means the leases run out and the jobs run again later."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.shutdown_grace_seconds
+        pending = set(self._running)
+        try:
+            while pending and loop.time() < deadline:
+                timeout = min(deadline - loop.time(), self.lease_seconds / 3)
+                _, pending = await asyncio.wait(pending, timeout=timeout)
+                if pending:
+                    await self._heartbeat()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("heartbeat during shutdown failed", extra={"worker_id": self.worker_id})
         unfinished = [self._running[t].id for t in pending if t in self._running]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        if unfinished:
+        if not unfinished:
+            return
+        try:
             released = await queue.release(self.worker_id, unfinished)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("could not release unfinished jobs; their leases will expire",
+                          extra={"worker_id": self.worker_id, "job_ids": unfinished})
+        else:
             log.info("released unfinished jobs", extra={"worker_id": self.worker_id, "released": released})
 
 

@@ -17,9 +17,9 @@ from cara_fed.models.accounts import acct_key
 from cara_fed.services.passwords import hash_password
 
 # Mastodon's local username rule (app/models/account.rb USERNAME_RE), 30 characters at most.
-USERNAME_RE = re.compile(r"^[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?$", re.IGNORECASE)
+USERNAME_RE = re.compile(r"[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?", re.IGNORECASE)  # used with fullmatch
 USERNAME_MAX = 30
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")  # used with fullmatch
 ROLES = ("user", "moderator", "admin")
 
 
@@ -34,7 +34,7 @@ class LocalAccountInfo:
 
 
 def check_username(username: str) -> None:
-    if not username or len(username) > USERNAME_MAX or not USERNAME_RE.match(username):
+    if not username or len(username) > USERNAME_MAX or not USERNAME_RE.fullmatch(username):
         raise ValidationFailed(
             f"username must be 1-{USERNAME_MAX} letters, digits or underscores "
             "(dots and dashes allowed inside)")
@@ -42,7 +42,7 @@ def check_username(username: str) -> None:
 
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
-    if len(email) > 320 or not EMAIL_RE.match(email):
+    if len(email) > 320 or not EMAIL_RE.fullmatch(email):
         raise ValidationFailed("email address is not valid")
     return email
 
@@ -88,9 +88,12 @@ async def list_local_accounts() -> list[LocalAccountInfo]:
 
 
 async def set_password(username: str, password: str) -> None:
+    """A new password; every access token issued before stops working (a reset usually means a leak)."""
     user = await get_local_user(username)
-    user.password_hash = await hash_password(password)
-    await user.save(update_fields=["password_hash"])
+    password_hash = await hash_password(password)
+    async with in_transaction() as conn:
+        await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash)
+        await OAuthToken.filter(user_id=user.id, revoked_at=None).using_db(conn).update(revoked_at=datetime.now(UTC))
 
 
 async def suspend(username: str) -> None:

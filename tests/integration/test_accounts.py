@@ -48,6 +48,7 @@ async def test_usernames_are_unique_case_insensitively_and_nothing_is_stored_twi
     ("", "a@example.org", "long enough pw", "username"),
     ("has space", "a@example.org", "long enough pw", "username"),
     ("x" * 31, "a@example.org", "long enough pw", "username"),
+    ("mira\n", "a@example.org", "long enough pw", "username"),  # $ would match before a final newline
     ("ok_name", "not-an-email", "long enough pw", "email"),
     ("ok_name", "a@example.org", "short", "at least 8"),
 ])
@@ -71,9 +72,11 @@ async def test_suspend_revokes_tokens_and_unsuspend_restores_the_account() -> No
         await accounts.suspend("nobody")
 
 
-async def test_set_password_replaces_the_hash() -> None:
-    await accounts.create_local_account("mira", "mira@example.org", "correct horse battery")
+async def test_set_password_replaces_the_hash_and_revokes_every_token() -> None:
+    user = await accounts.create_local_account("mira", "mira@example.org", "correct horse battery")
+    await OAuthToken.create(token_digest="b" * 64, user=user, scopes="read write")
     await accounts.set_password("mira", "a brand new passphrase")
+    assert (await OAuthToken.get(token_digest="b" * 64)).revoked_at is not None
     stored = await User.get(email="mira@example.org")
     assert await verify_password(stored.password_hash, "a brand new passphrase")
     assert not await verify_password(stored.password_hash, "correct horse battery")

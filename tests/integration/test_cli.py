@@ -151,6 +151,23 @@ async def test_migrate_applies_the_initial_migration_once(database_factory: Data
         await database_factory.drop(url)
 
 
+async def test_processes_starting_together_migrate_one_at_a_time(database_factory: DatabaseFactory,
+                                                                 tmp_path: Path) -> None:
+    """`serve` and its workers each migrate on start; without a lock they race to create the same tables."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = await database_factory.empty_url()
+    try:
+        config = write_config(tmp_path, url)
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: run_cli(["--config", str(config), "migrate"], cwd=tmp_path), range(4)))
+        assert [r.code for r in results] == [0, 0, 0, 0], results
+        outputs = sorted(r.stdout.split(":")[0].strip() for r in results)
+        assert outputs == ["applied 0 migration(s)"] * 3 + ["applied 1 migration(s)"], outputs
+    finally:
+        await database_factory.drop(url)
+
+
 # -- user administration ----------------------------------------------------------------------------------
 
 

@@ -62,7 +62,8 @@ async def test_unique_key_stores_a_job_once_without_breaking_the_transaction(tmp
         second = await queue.enqueue("test.effect", effect_payload(tmp_path), unique_key="activity:1", using_db=conn)
         await Account.create(username="after_the_duplicate", using_db=conn)  # the transaction still works
     assert first is not None and second is None
-    assert await Job.filter(unique_key="activity:1").count() == 1
+    assert await Job.all().count() == 1
+    assert first.unique_key is not None and len(first.unique_key) == 64  # a digest: any key length fits
     assert await Account.all().count() == 1
 
 
@@ -94,10 +95,56 @@ async def test_an_expired_lease_lets_another_worker_take_the_job_and_the_first_c
     [job_b] = await queue.claim("worker-b", 1, 30, TEST_KINDS)
     assert job_b.id == job_a.id and job_b.attempts == 2 and job_b.locked_by == "worker-b"
     assert await queue.complete(job_a, "worker-a") is False
-    assert await queue.renew_leases("worker-a", [job_a.id], 30) == 0
+    assert await queue.renew_leases("worker-a", [job_a.id], 30) == set()
     assert (await Job.get(id=job_a.id)).state == RUNNING
     assert await queue.complete(job_b, "worker-b") is True
     assert (await Job.get(id=job_a.id)).state == DONE
+
+
+async def test_a_worker_never_reclaims_its_own_expired_job(tmp_path: Path) -> None:
+    """After an event-loop stall longer than the lease the job's first run may still be going on."""
+    await queue.enqueue("test.effect", effect_payload(tmp_path))
+    [job] = await queue.claim("worker-a", 1, 30, TEST_KINDS)
+    await Job.filter(id=job.id).update(lease_until_ms=queue.now_ms() - 1)
+    assert await queue.claim("worker-a", 1, 30, TEST_KINDS) == []
+    assert [j.id for j in await queue.claim("worker-b", 1, 30, TEST_KINDS)] == [job.id]
+
+
+async def test_a_job_that_kills_every_worker_is_dead_lettered_not_reclaimed_forever(tmp_path: Path) -> None:
+    await queue.enqueue("test.effect", effect_payload(tmp_path))
+    for n in range(FAST_RETRY.max_attempts):
+        [job] = await queue.claim(f"doomed-worker-{n}", 1, 30, TEST_KINDS)
+        await Job.filter(id=job.id).update(lease_until_ms=queue.now_ms() - 1)  # the worker was killed
+    assert await queue.claim("next-worker", 1, 30, TEST_KINDS) == []
+    buried = await Job.get(id=job.id)
+    assert buried.state == DEAD and buried.attempts == FAST_RETRY.max_attempts
+    assert "stopped" in (buried.last_error or "")
+
+
+async def test_releasing_on_shutdown_does_not_use_up_an_attempt(tmp_path: Path) -> None:
+    await queue.enqueue("test.effect", effect_payload(tmp_path))
+    for _ in range(FAST_RETRY.max_attempts + 2):
+        [job] = await queue.claim("worker-a", 1, 30, TEST_KINDS)
+        assert await queue.release("worker-a", [job.id]) == 1
+    released = await Job.get(id=job.id)
+    assert released.state == QUEUED and released.attempts == 0
+
+
+async def test_an_id_clash_is_not_mistaken_for_a_duplicate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    existing = await queue.enqueue("test.effect", effect_payload(tmp_path))
+    assert existing is not None
+    id_field = Job._meta.fields_map["id"]
+    real_default = id_field.default
+    handed_out: list[int] = []
+
+    def clashing_then_fresh() -> int:
+        handed_out.append(existing.id if not handed_out else real_default())
+        return handed_out[-1]
+
+    monkeypatch.setattr(id_field, "default", clashing_then_fresh)
+    stored = await queue.enqueue("test.effect", effect_payload(tmp_path), unique_key="activity:2")
+    assert stored is not None and stored.id != existing.id and len(handed_out) == 2
+    assert await Job.all().count() == 2
 
 
 async def test_future_jobs_wait_for_their_time(tmp_path: Path) -> None:
@@ -195,6 +242,30 @@ async def test_a_long_job_keeps_its_lease_by_heartbeat_and_is_released_on_shutdo
     gate.touch()
     assert await runner().run_until_idle() == 1
     assert len(effect_lines(tmp_path)) == 1
+
+
+async def test_a_run_whose_lease_was_taken_over_is_cancelled_at_the_next_heartbeat(tmp_path: Path) -> None:
+    gate, started = tmp_path / "gate", tmp_path / "started.log"
+    job = await queue.enqueue("test.effect", effect_payload(tmp_path, gate=str(gate), started=str(started)))
+    assert job is not None
+    stop = asyncio.Event()
+    loop_runner = runner(lease_seconds=0.3, shutdown_grace_seconds=0.1)
+    task = asyncio.create_task(loop_runner.run(stop))
+    for _ in range(500):
+        if started.exists():
+            break
+        await asyncio.sleep(0.02)
+    await Job.filter(id=job.id).update(locked_by="the-worker-that-took-over")  # as after a long stall
+    for _ in range(500):
+        if not loop_runner._running:
+            break
+        await asyncio.sleep(0.02)
+    assert not loop_runner._running  # the local copy was cancelled
+    gate.touch()
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert effect_lines(tmp_path) == []
+    assert (await Job.get(id=job.id)).locked_by == "the-worker-that-took-over"
 
 
 async def test_old_finished_jobs_are_purged(tmp_path: Path) -> None:

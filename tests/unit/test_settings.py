@@ -232,14 +232,49 @@ def test_process_environment_is_used_by_default(tmp_path: Path, monkeypatch: pyt
     assert settings.jobs.concurrency == 7
 
 
-def test_unrelated_cara_fed_variables_are_ignored() -> None:
+def test_the_test_harness_variables_and_other_programs_variables_are_ignored() -> None:
     settings = load_settings(environ={
         "CARA_FED_TEST_DB": "postgres",
-        "CARA_FED_SOMETHING_ELSE": "x",
-        "CARA_FED_": "",
+        "CARA_FED_TEST_PG": "0",
         "HOME": "/root",
     })
     assert settings == Settings()
+
+
+@pytest.mark.parametrize("name", ["CARA_FED_DATABSE_URL", "CARA_FED_SOMETHING_ELSE", "CARA_FED_"])
+def test_a_misspelt_cara_fed_variable_stops_start_up(name: str) -> None:
+    """A typo in the section would otherwise silently fall back to the default (say, another database)."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={name: "x"})
+    assert str(caught.value).startswith(f"{name}: unknown setting")
+
+
+def test_a_config_file_that_is_not_utf8_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'[instance]\nname = "caf\xe9"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert "not UTF-8" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgres://cara:s3cretPW@/cara", "must name a host"),
+    ("postgres://cara:s3cretPW@db:99999/cara", "port must be between"),
+    ("postgres://cara:s3cretPW@db/cara?sslmode=sometimes", "sslmode must be one of"),
+    ("postgres://cara:s3cretPW@db/cara?options=-c%20x", "unsupported parameter 'options'"),
+])
+def test_a_bad_database_url_is_refused_without_printing_its_password(url: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"CARA_FED_DATABASE_URL": url})
+    assert message in str(caught.value) and "s3cretPW" not in str(caught.value) and ":***@" in str(caught.value)
+
+
+def test_sslmode_is_passed_to_the_postgresql_driver() -> None:
+    from cara_fed.db import tortoise_config
+
+    settings = load_settings(environ={"CARA_FED_DATABASE_URL": "postgresql://cara@db.example/cara?sslmode=verify-full"})
+    assert settings.database.url.startswith("postgres://")
+    assert tortoise_config(settings.database)["connections"]["default"]["credentials"]["ssl"] == "verify-full"
 
 
 # -- errors -----------------------------------------------------------------------------------------------
