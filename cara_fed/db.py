@@ -46,7 +46,7 @@ def tortoise_config(db: DatabaseSettings) -> dict[str, Any]:
 def _connection_config(db: DatabaseSettings) -> dict[str, Any]:
     if db.url.startswith("sqlite://"):
         return {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "cara_fed.sqlite_backend",  # tortoise's, with BEGIN IMMEDIATE transactions
             "credentials": {
                 "file_path": sqlite_path(db),
                 # tortoise already sets journal_mode=WAL and foreign_keys=ON; a busy timeout lets
