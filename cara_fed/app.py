@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import aiohttp
+from markupsafe import Markup
 from quart import Quart, Response, g, request
 from tortoise.context import _current_context
 
@@ -18,9 +19,13 @@ from cara_fed import __version__
 from cara_fed.db import open_database
 from cara_fed.jobs.runner import JobRunner
 from cara_fed.logs import request_id_var
+from cara_fed.sanitize import sanitize_html
+from cara_fed.services.instance import ensure_instance_actor
 from cara_fed.settings import Settings
 from cara_fed.web.errors import register_error_handlers
+from cara_fed.web.actors import bp as actors_bp
 from cara_fed.web.health import bp as health_bp
+from cara_fed.web.wellknown import bp as wellknown_bp
 from cara_fed.web.state import AppState, HttpSessionFactory
 
 log = logging.getLogger("cara_fed.requests")
@@ -45,7 +50,11 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     run_jobs = settings.jobs.run_in_process if run_jobs is None else run_jobs
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(wellknown_bp)
+    app.register_blueprint(actors_bp)
     register_error_handlers(app)
+    # Bios and remote content are HTML: templates show them only through the strict allow-list.
+    app.jinja_env.filters["sanitize"] = lambda html: Markup(sanitize_html(html or ""))
     _install_request_logging(app)
     _install_tortoise_context(app, state)
 
@@ -53,6 +62,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     async def start() -> None:
         state.db = await open_database(settings.database)
         _current_context.set(state.db)  # the lifespan task and the tasks it starts (the runner) use it
+        await ensure_instance_actor(settings)
         state.http = state.http_session_factory()
         if run_jobs:
             state.runner = JobRunner(

@@ -133,8 +133,11 @@ def _with_database(args: argparse.Namespace, work: Callable[[Settings], Awaitabl
     settings = _settings(args)
 
     async def run() -> Any:
+        from cara_fed.services.instance import ensure_instance_actor
+
         async with database.database(settings.database) as ctx:
             await database.migrate(ctx, settings.database)
+            await ensure_instance_actor(settings)  # before any user can take its name
             return await work(settings)
 
     return asyncio.run(run())

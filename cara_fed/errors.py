@@ -26,3 +26,7 @@ class Conflict(CaraError):
 
 class Forbidden(CaraError):
     status = 403
+
+
+class Gone(CaraError):
+    status = 410

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from activitypub.keys import generate_rsa_keypair
-from cara_fed.errors import Conflict, NotFound, ValidationFailed
+from cara_fed.errors import Conflict, Gone, NotFound, ValidationFailed
 from cara_fed.models import Account, OAuthToken, User
 from cara_fed.models.accounts import acct_key
 from cara_fed.services.passwords import hash_password
@@ -76,6 +76,16 @@ async def get_local_user(username: str) -> User:
     if user is None:
         raise NotFound(f"no local account named {username!r}")
     return user
+
+
+async def get_public_local_account(username: str) -> Account:
+    """A local account for public documents (actor, WebFinger): 404 unknown, 410 suspended."""
+    account = await Account.filter(acct_key=acct_key(username, None), user__id__isnull=False).first()
+    if account is None:
+        raise NotFound("Record not found")
+    if account.suspended_at is not None:
+        raise Gone("This account has been suspended")
+    return account
 
 
 async def list_local_accounts() -> list[LocalAccountInfo]:

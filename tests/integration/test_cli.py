@@ -188,7 +188,7 @@ async def test_user_create_stores_one_account_with_an_argon2id_hash_and_refuses_
     listed = _accounts(run_cli(["--config", config, "user", "list", "--json"], cwd=tmp_path))
     assert [(a["username"], a["email"], a["role"], a["suspended"]) for a in listed] == [
         ("mira", "mira@example.org", "user", False)]
-    assert await query(database_url, "SELECT COUNT(*) FROM accounts") == [(1,)]
+    assert await query(database_url, "SELECT COUNT(*) FROM accounts WHERE actor_type <> 'Application'") == [(1,)]
     assert await query(database_url, "SELECT COUNT(*) FROM users") == [(1,)]
 
     if sqlite_file(database_url) is not None:
@@ -225,7 +225,7 @@ async def test_user_create_refuses_a_too_short_password_and_stores_nothing(
                        "--password", "short"], cwd=tmp_path)
     assert_one_line_failure(refused, 1, "password")
     assert _accounts(run_cli(["--config", config, "user", "list", "--json"], cwd=tmp_path)) == []
-    assert await query(database_url, "SELECT COUNT(*) FROM accounts") == [(0,)]
+    assert await query(database_url, "SELECT COUNT(*) FROM accounts WHERE actor_type <> 'Application'") == [(0,)]
 
 
 async def test_user_set_password_replaces_the_hash(database_url: str, tmp_path: Path) -> None:

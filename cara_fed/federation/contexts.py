@@ -1,0 +1,31 @@
+"""The JSON-LD ``@context`` of what we publish: ActivityStreams, the security vocabulary (publicKey), and
+inline definitions of the extension terms, so no receiver has to fetch anything to understand them.
+
+Term sources: Mastodon's app/lib/activitypub/adapter.rb (toot:, schema:, as:manuallyApprovesFollowers) and
+FEP-5e53 for ``xRobotsTag`` (which assigns no IRI of its own: we use the FEP's URL as the namespace).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+EXTENSIONS: dict[str, Any] = {
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "toot": "http://joinmastodon.org/ns#",
+    "featured": {"@id": "toot:featured", "@type": "@id"},
+    "discoverable": "toot:discoverable",
+    "indexable": "toot:indexable",
+    "schema": "http://schema.org#",
+    "PropertyValue": "schema:PropertyValue",
+    "value": "schema:value",
+    "xRobotsTag": "https://w3id.org/fep/5e53#xRobotsTag",
+}
+
+ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
+
+# The reservation we attach to everything we publish (FEP-5e53; the same words as our X-Robots-Tag header).
+X_ROBOTS_TAG = "noai, noimageai"

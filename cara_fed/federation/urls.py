@@ -1,0 +1,73 @@
+"""Where local things live (DESIGN.md section 5). Every ActivityPub id we publish is built here."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from cara_fed.settings import Settings
+
+
+class LocalUrls:
+    def __init__(self, settings: Settings) -> None:
+        self.base = settings.base_url
+
+    def actor(self, username: str) -> str:
+        return f"{self.base}/users/{username}"
+
+    def key_id(self, username: str) -> str:
+        return f"{self.actor(username)}#main-key"
+
+    def inbox(self, username: str) -> str:
+        return f"{self.actor(username)}/inbox"
+
+    def outbox(self, username: str) -> str:
+        return f"{self.actor(username)}/outbox"
+
+    def followers(self, username: str) -> str:
+        return f"{self.actor(username)}/followers"
+
+    def following(self, username: str) -> str:
+        return f"{self.actor(username)}/following"
+
+    def featured(self, username: str) -> str:
+        return f"{self.actor(username)}/collections/featured"
+
+    def profile(self, username: str) -> str:
+        return f"{self.base}/@{username}"
+
+    def media(self, storage_name: str) -> str:
+        return f"{self.base}/media/{storage_name}"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.base}/inbox"
+
+    @property
+    def instance_actor(self) -> str:
+        return f"{self.base}/actor"
+
+    @property
+    def instance_key_id(self) -> str:
+        return f"{self.instance_actor}#main-key"
+
+    @property
+    def ai_policy(self) -> str:
+        return f"{self.base}/ai-policy"
+
+    @property
+    def subscribe_template(self) -> str:
+        return f"{self.base}/authorize_interaction?uri={{uri}}"
+
+    def is_local(self, url: str) -> bool:
+        return urlsplit(url).netloc.lower() == urlsplit(self.base).netloc.lower()
+
+    def username_from_url(self, url: str) -> str | None:
+        """The username of ``/users/NAME`` or ``/@NAME`` on this instance, else None."""
+        if not self.is_local(url):
+            return None
+        path = urlsplit(url).path
+        for prefix in ("/users/", "/@"):
+            if path.startswith(prefix):
+                name = path[len(prefix):]
+                return name if name and "/" not in name else None
+        return None
