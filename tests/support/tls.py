@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 
 # The host names fake servers may use. Listed one by one: OpenSSL refuses a wildcard directly under a
 # single-label name (`*.example` never matches `b.example`).
-FAKE_DNS_NAMES = ("a.example", "b.example", "c.example", "remote.example", "mastodon.example",
+FAKE_DNS_NAMES = ("a.example", "b.example", "c.example", "art.example", "remote.example", "mastodon.example",
                   "pixelfed.example", "gotosocial.example", "blocked.example", "localhost")
 
 
