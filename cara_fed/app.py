@@ -24,7 +24,9 @@ from cara_fed.services.instance import ensure_instance_actor
 from cara_fed.settings import Settings
 from cara_fed.web.errors import register_error_handlers
 from cara_fed.web.actors import bp as actors_bp
+from cara_fed.web.collections import bp as collections_bp
 from cara_fed.web.health import bp as health_bp
+from cara_fed.web.objects import bp as objects_bp
 from cara_fed.web.wellknown import bp as wellknown_bp
 from cara_fed.web.state import AppState, HttpSessionFactory
 
@@ -52,6 +54,8 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     app.register_blueprint(health_bp)
     app.register_blueprint(wellknown_bp)
     app.register_blueprint(actors_bp)
+    app.register_blueprint(objects_bp)
+    app.register_blueprint(collections_bp)
     register_error_handlers(app)
     # Bios and remote content are HTML: templates show them only through the strict allow-list.
     app.jinja_env.filters["sanitize"] = lambda html: Markup(sanitize_html(html or ""))

@@ -27,5 +27,18 @@ EXTENSIONS: dict[str, Any] = {
 
 ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
 
+OBJECT_EXTENSIONS: dict[str, Any] = {
+    "sensitive": "as:sensitive",
+    "Hashtag": "as:Hashtag",
+    "toot": "http://joinmastodon.org/ns#",
+    "blurhash": "toot:blurhash",
+    "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+    "schema": "http://schema.org#",
+    "license": {"@id": "schema:license", "@type": "@id"},
+    "xRobotsTag": "https://w3id.org/fep/5e53#xRobotsTag",
+}
+
+OBJECT_CONTEXT: list[Any] = [AS_CONTEXT, OBJECT_EXTENSIONS]
+
 # The reservation we attach to everything we publish (FEP-5e53; the same words as our X-Robots-Tag header).
 X_ROBOTS_TAG = "noai, noimageai"

@@ -32,6 +32,18 @@ class LocalUrls:
     def featured(self, username: str) -> str:
         return f"{self.actor(username)}/collections/featured"
 
+    def status(self, username: str, status_id: int) -> str:
+        return f"{self.actor(username)}/statuses/{status_id}"
+
+    def status_activity(self, username: str, status_id: int) -> str:
+        return f"{self.status(username, status_id)}/activity"
+
+    def status_page(self, username: str, status_id: int) -> str:
+        return f"{self.profile(username)}/{status_id}"
+
+    def tag(self, name: str) -> str:
+        return f"{self.base}/tags/{name}"
+
     def profile(self, username: str) -> str:
         return f"{self.base}/@{username}"
 

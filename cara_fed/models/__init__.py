@@ -7,9 +7,9 @@ from cara_fed.models.jobs import Job
 from cara_fed.models.media_attachments import MediaAttachment
 from cara_fed.models.notifications import Notification
 from cara_fed.models.oauth import OAuthApp, OAuthCode, OAuthToken
-from cara_fed.models.statuses import Mention, Status, Tag
+from cara_fed.models.statuses import Mention, Status, StatusPin, Tag
 
 __models__ = [
     Account, User, Follow, FollowRequest, Favourite, Bookmark, Job, MediaAttachment, Notification,
-    OAuthApp, OAuthCode, OAuthToken, Status, Mention, Tag,
+    OAuthApp, OAuthCode, OAuthToken, Status, StatusPin, Mention, Tag,
 ]

@@ -39,6 +39,19 @@ class Status(SnowflakeModel):
         indexes = (("account_id", "id"), ("visibility", "id"))
 
 
+class StatusPin(SnowflakeModel):
+    """A status pinned to its author's profile (ActivityPub ``featured``)."""
+
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="pins", on_delete=fields.CASCADE)
+    status: fields.ForeignKeyRelation[Status] = fields.ForeignKeyField(
+        "models.Status", related_name="pins", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "status_pins"
+        unique_together = (("account", "status"),)
+
+
 class Mention(SnowflakeModel):
     status: fields.ForeignKeyRelation[Status] = fields.ForeignKeyField(
         "models.Status", related_name="mentions", on_delete=fields.CASCADE)

@@ -28,7 +28,7 @@ from tests.support.cli import (
     sqlite_files,
     write_config,
 )
-from tests.support.databases import DatabaseFactory
+from tests.support.databases import DatabaseFactory, migration_names
 
 pytestmark = pytest.mark.slow
 
@@ -140,8 +140,9 @@ async def test_migrate_applies_the_initial_migration_once(database_factory: Data
         config = write_config(tmp_path, url)
         first = run_cli(["--config", str(config), "migrate"], cwd=tmp_path)
         assert first.code == 0, first
-        assert first.stdout.startswith("applied 1 migration(s)"), first
-        assert "0001_initial" in first.stdout, first
+        names = migration_names()
+        assert first.stdout.startswith(f"applied {len(names)} migration(s)"), first
+        assert all(name in first.stdout for name in names), first
         assert await query(url, "SELECT COUNT(*) FROM users") == [(0,)]  # the schema is there
 
         second = run_cli(["--config", str(config), "migrate"], cwd=tmp_path)
@@ -163,7 +164,7 @@ async def test_processes_starting_together_migrate_one_at_a_time(database_factor
             results = list(pool.map(lambda _: run_cli(["--config", str(config), "migrate"], cwd=tmp_path), range(4)))
         assert [r.code for r in results] == [0, 0, 0, 0], results
         outputs = sorted(r.stdout.split(":")[0].strip() for r in results)
-        assert outputs == ["applied 0 migration(s)"] * 3 + ["applied 1 migration(s)"], outputs
+        assert outputs == ["applied 0 migration(s)"] * 3 + [f"applied {len(migration_names())} migration(s)"], outputs
     finally:
         await database_factory.drop(url)
 

@@ -26,6 +26,12 @@ if BACKEND not in ("sqlite", "postgres"):
     raise SystemExit(f"CARA_FED_TEST_DB must be sqlite or postgres, not {BACKEND!r}")
 
 
+def migration_names() -> list[str]:
+    """Every migration the package ships, in order (what a fresh database gets)."""
+    folder = Path(db.__file__).parent / "models" / "migrations"
+    return [f"models.{p.stem}" for p in sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.py"))]
+
+
 def pg_url(database: str) -> str:
     parts = urlsplit(PG_ADMIN_URL)
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, "", ""))
