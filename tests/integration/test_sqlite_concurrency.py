@@ -11,7 +11,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from cara_fed.ids import snowflake_id
-from cara_fed.models import Account
+from cara_fed.models import Tag
 from cara_fed.settings import Settings
 from tests.support.databases import BACKEND
 
@@ -19,13 +19,10 @@ pytestmark = [pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite locking"), 
 
 
 def other_process_writes(path: str) -> float:
-    """What a second process does: insert one account (waiting up to 5 s for the write lock)."""
+    """What a second process does: insert one row (waiting up to 5 s for the write lock)."""
     conn = sqlite3.connect(path, timeout=5, isolation_level=None)
     try:
-        conn.execute(
-            "INSERT INTO accounts (id, created_at, username, acct_key, display_name, note, profile_fields, locked, bot,"
-            " discoverable, indexable, actor_type, public_key_pem, updated_at) VALUES (?, '2026-01-01', 'other',"
-            " 'other@', '', '', '[]', 0, 0, 1, 0, 'Person', '', '2026-01-01')", (snowflake_id(),))
+        conn.execute("INSERT INTO tags (id, created_at, name) VALUES (?, '2026-01-01', 'other')", (snowflake_id(),))
         return time.monotonic()
     finally:
         conn.close()
@@ -34,12 +31,12 @@ def other_process_writes(path: str) -> float:
 async def test_a_read_then_write_transaction_survives_a_concurrent_writer(settings: Settings) -> None:
     path = settings.database.url[len("sqlite://"):]
     async with in_transaction() as conn:
-        before = await Account.all().using_db(conn).count()  # the transaction has read: a snapshot exists
+        before = await Tag.all().using_db(conn).count()  # the transaction has read: a snapshot exists
         writer = asyncio.create_task(asyncio.to_thread(other_process_writes, path))
         await asyncio.sleep(0.3)  # the other writer is now waiting for our write lock
-        await Account.create(username="mira", using_db=conn)
+        await Tag.create(name="mira", using_db=conn)
         committed_at = time.monotonic()
     other_done_at = await writer
     assert before == 0
     assert other_done_at >= committed_at  # it waited for us instead of slipping in
-    assert sorted(await Account.all().values_list("username", flat=True)) == ["mira", "other"]
+    assert sorted(await Tag.all().values_list("name", flat=True)) == ["mira", "other"]
