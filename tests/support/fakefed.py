@@ -76,9 +76,14 @@ class FakeFediverse:
     def posts_to(self, url: str) -> list[Recorded]:
         return [r for r in self.posts if r.url == url]
 
+    def resolver(self) -> AbstractResolver:
+        """The name resolution the fake fediverse uses (every host to loopback), for clients built elsewhere,
+        such as activitypub.netpolicy.make_session wrapping it in the SSRF check."""
+        return _FakeResolver(self)
+
     def session(self, **kwargs: Any) -> aiohttp.ClientSession:
         """A client session whose every connection goes to the fake (what cara_fed's apps get in tests)."""
-        connector = aiohttp.TCPConnector(resolver=_FakeResolver(self), ssl=self.tls.client_context(),
+        connector = aiohttp.TCPConnector(resolver=self.resolver(), ssl=self.tls.client_context(),
                                          use_dns_cache=False)
         return aiohttp.ClientSession(connector=connector, **kwargs)
 
