@@ -10,13 +10,12 @@ import secrets
 import time
 from typing import Any
 
-import aiohttp
 from markupsafe import Markup
 from quart import Quart, Response, g, request
 from tortoise.context import _current_context
 
-from cara_fed import __version__
 from cara_fed.db import open_database
+from cara_fed.federation.http import default_session, network_policy
 from cara_fed.jobs.runner import JobRunner
 from cara_fed.logs import request_id_var
 from cara_fed.sanitize import sanitize_html
@@ -32,14 +31,8 @@ from cara_fed.web.state import AppState, HttpSessionFactory
 
 log = logging.getLogger("cara_fed.requests")
 
-USER_AGENT = f"cara-fed/{__version__}"
 # A client-supplied request id is echoed only if it looks like one (no log injection).
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,128}")  # used with fullmatch
-
-
-def default_http_session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT},
-                                 timeout=aiohttp.ClientTimeout(total=30, connect=10))
 
 
 def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory | None = None,
@@ -47,7 +40,8 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     """A new app. ``run_jobs`` overrides ``jobs.run_in_process`` (tests drive jobs themselves)."""
     app = Quart(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # media uploads; the inbox sets its own 1 MiB cap
-    state = AppState(settings=settings, http_session_factory=http_session_factory or default_http_session)
+    state = AppState(settings=settings, http_session_factory=http_session_factory or default_session,
+                     policy=network_policy(settings))
     app.extensions["cara_fed"] = state
     run_jobs = settings.jobs.run_in_process if run_jobs is None else run_jobs
 
@@ -67,7 +61,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
         state.db = await open_database(settings.database)
         _current_context.set(state.db)  # the lifespan task and the tasks it starts (the runner) use it
         await ensure_instance_actor(settings)
-        state.http = state.http_session_factory()
+        state.http = state.http_session_factory(state.policy)
         if run_jobs:
             state.runner = JobRunner(
                 concurrency=settings.jobs.concurrency, lease_seconds=settings.jobs.lease_seconds,

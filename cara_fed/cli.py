@@ -237,7 +237,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 async def _worker_async(settings: Settings) -> int:
-    from cara_fed.app import default_http_session
+    from cara_fed.federation.http import default_session, network_policy
     from cara_fed.jobs.handlers import load_job_handlers
     from cara_fed.jobs.runner import JobRunner
 
@@ -246,7 +246,7 @@ async def _worker_async(settings: Settings) -> int:
     _install_stop_signals(stop)
     async with database.database(settings.database) as ctx:
         await database.migrate(ctx, settings.database)
-        async with default_http_session() as http:
+        async with default_session(network_policy(settings)) as http:
             runner = JobRunner(concurrency=settings.jobs.concurrency, lease_seconds=settings.jobs.lease_seconds,
                                poll_seconds=settings.jobs.poll_seconds,
                                keep_done_hours=settings.jobs.keep_done_hours,

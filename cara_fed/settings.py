@@ -205,11 +205,26 @@ class MediaSettings:
         "Directory for uploaded and cached media (relative to the working directory).", _non_empty))
 
 
+def _check_hosts_and_networks(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            if not all(_HOST_LABEL.match(label) for label in value.lower().split(".")):
+                raise ValueError(f"{value!r} is neither a host name nor an IP address or network") from None
+    return values
+
+
 @dataclass(frozen=True)
 class FederationSettings:
     allow_http: bool = field(default=False, metadata=_key(
         "Allow plain http for this instance's own URLs and for remote servers. Off, http is used only "
         "for localhost and loopback addresses; everything else must be https."))
+    allow_nonpublic: tuple[str, ...] = field(default=(), metadata=_key(
+        "Hosts or networks that outgoing requests may reach although they are not public (loopback, "
+        "private ranges). Empty: only public addresses, the SSRF protection. For test setups and peers on "
+        "a private network, e.g. [\"127.0.0.0/8\"]; in the environment, comma-separated.",
+        _check_hosts_and_networks))
 
 
 @dataclass(frozen=True)
@@ -337,6 +352,8 @@ def _from_env_text(name: str, text: str, type_name: str) -> Any:
             return int(text)
         if type_name == "float":
             return float(text)
+        if type_name == LIST_TYPE:  # comma-separated in the environment
+            return [item.strip() for item in text.split(",") if item.strip()]
     except ValueError:
         raise ConfigError(name, f"must be {_TYPE_WORDS[type_name]} (got {text!r})") from None
     return text
@@ -366,12 +383,17 @@ def _build(raw: Mapping[str, Mapping[str, Any]], base: Settings) -> Settings:
 
 def _checked(dotted: str, value: Any, spec: dataclasses.Field[Any]) -> Any:
     type_name = str(spec.type)
-    expected: tuple[type, ...] = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float)}[type_name]
+    expected: tuple[type, ...] = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float),
+                                  LIST_TYPE: (list, tuple)}[type_name]
     # bool is an int subclass: refuse `true` where a number is meant and `1` where a boolean is meant.
     if not isinstance(value, expected) or (type_name != "bool" and isinstance(value, bool)):
         raise ConfigError(dotted, f"must be {_TYPE_WORDS[type_name]}, got {type(value).__name__} {value!r}")
     if type_name == "float":
         value = float(value)
+    if type_name == LIST_TYPE:
+        if not all(isinstance(item, str) for item in value):
+            raise ConfigError(dotted, f"must be {_TYPE_WORDS[type_name]}, got {value!r}")
+        value = tuple(value)
     check = spec.metadata.get("check")
     if check is not None:
         try:
@@ -382,4 +404,6 @@ def _checked(dotted: str, value: Any, spec: dataclasses.Field[Any]) -> Any:
     return value
 
 
-_TYPE_WORDS = {"str": "a string", "bool": "true or false", "int": "a whole number", "float": "a number"}
+LIST_TYPE = "tuple[str, ...]"
+_TYPE_WORDS = {"str": "a string", "bool": "true or false", "int": "a whole number", "float": "a number",
+               LIST_TYPE: "a list of strings"}

@@ -64,6 +64,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database={"url": database_url},
         media={"root": str(tmp_path / "media")},
         jobs={"poll_seconds": 0.05, "lease_seconds": 5.0},
+        federation={"allow_nonpublic": ("127.0.0.0/8",)},  # the fake fediverse lives on loopback
         logging={"format": "text"},
     )
 
@@ -86,7 +87,7 @@ async def fediverse(test_tls: FakeTLS) -> AsyncIterator[FakeFediverse]:
 async def server(settings: Settings, fediverse: FakeFediverse, test_tls: FakeTLS) -> AsyncIterator[RunningServer]:
     """This test's cara_fed, served over real HTTP on loopback, its outgoing HTTP going to the fake
     fediverse. Jobs are not run in-process: tests run them explicitly."""
-    app = create_app(settings, http_session_factory=fediverse.session, run_jobs=False)
+    app = create_app(settings, http_session_factory=fediverse.guarded_session, run_jobs=False)
     async with serve_asgi(app) as running:
         yield running
 

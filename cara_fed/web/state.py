@@ -9,19 +9,23 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from quart import Quart
+
+from activitypub.netpolicy import NetworkPolicy
 from tortoise.context import TortoiseContext
 
 from cara_fed.jobs.runner import JobRunner
 from cara_fed.settings import Settings
 
-# Tests pass a factory that routes every host to the fake fediverse; production uses aiohttp's defaults.
-HttpSessionFactory = Callable[[], aiohttp.ClientSession]
+# Builds the outgoing session for a network policy. Production: federation.http.default_session; tests
+# pass one that resolves every host to the fake fediverse (still through the same SSRF guard).
+HttpSessionFactory = Callable[[NetworkPolicy], aiohttp.ClientSession]
 
 
 @dataclass
 class AppState:
     settings: Settings
     http_session_factory: HttpSessionFactory
+    policy: NetworkPolicy
     db: TortoiseContext | None = None
     http: aiohttp.ClientSession | None = None
     runner: JobRunner | None = None

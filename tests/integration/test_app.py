@@ -60,7 +60,7 @@ async def test_an_unexpected_error_is_a_json_500_without_a_traceback(settings: S
                                                                      fediverse: FakeFediverse,
                                                                      http: aiohttp.ClientSession,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
-    app = create_app(settings, http_session_factory=fediverse.session, run_jobs=False)
+    app = create_app(settings, http_session_factory=fediverse.guarded_session, run_jobs=False)
 
     @app.get("/boom")
     async def boom() -> str:
@@ -89,7 +89,7 @@ async def test_every_response_carries_a_request_id_that_the_log_line_repeats(
 
 async def test_serve_runs_jobs_in_process(settings: Settings, fediverse: FakeFediverse,
                                           tmp_path: Path) -> None:
-    app = create_app(settings.replace(jobs={"run_in_process": True}), http_session_factory=fediverse.session)
+    app = create_app(settings.replace(jobs={"run_in_process": True}), http_session_factory=fediverse.guarded_session)
     async with serve_asgi(app):
         state = app_state(app)
         assert state.runner is not None and state.db is not None
@@ -108,11 +108,12 @@ async def test_two_instances_in_one_process_reach_each_other_over_the_fake_fediv
         database_factory: DatabaseFactory, fediverse: FakeFediverse, test_tls: FakeTLS, tmp_path: Path) -> None:
     def instance(domain: str, url: str) -> Settings:
         return Settings().replace(instance={"domain": domain}, database={"url": url},
-                                  media={"root": str(tmp_path / domain)}, logging={"format": "text"})
+                                  media={"root": str(tmp_path / domain)}, logging={"format": "text"},
+                                  federation={"allow_nonpublic": ("127.0.0.0/8",)})
 
     a_url, b_url = await database_factory.new_url(), await database_factory.new_url()
-    app_a = create_app(instance("a.example", a_url), http_session_factory=fediverse.session, run_jobs=False)
-    app_b = create_app(instance("b.example", b_url), http_session_factory=fediverse.session, run_jobs=False)
+    app_a = create_app(instance("a.example", a_url), http_session_factory=fediverse.guarded_session, run_jobs=False)
+    app_b = create_app(instance("b.example", b_url), http_session_factory=fediverse.guarded_session, run_jobs=False)
     fediverse.serve("https://remote.example/users/zoe", {"id": "https://remote.example/users/zoe",
                                                         "type": "Person", "inbox": "https://remote.example/inbox"})
     try:
@@ -149,3 +150,25 @@ async def test_two_instances_in_one_process_reach_each_other_over_the_fake_fediv
         await database_factory.drop(b_url)
     [post] = fediverse.posts_to("https://remote.example/inbox")
     assert post.json() == {"type": "Follow"}
+
+
+async def test_the_apps_http_client_refuses_private_addresses_unless_the_settings_allow_them(
+        settings: Settings, fediverse: FakeFediverse) -> None:
+    """The SSRF guard is in the app's one client: remote.example resolves to 127.0.0.1 on the fake
+    fediverse, which only federation.allow_nonpublic opens."""
+    from activitypub.fetch import BlockedDestination, fetch_json
+
+    fediverse.serve("https://remote.example/users/zoe", {"id": "https://remote.example/users/zoe", "type": "Person"})
+    for allowed in ((), ("127.0.0.0/8",)):
+        app = create_app(settings.replace(federation={"allow_nonpublic": allowed}),
+                         http_session_factory=fediverse.guarded_session, run_jobs=False)
+        async with serve_asgi(app):
+            state = app_state(app)
+            assert state.http is not None
+            if allowed:
+                fetched = await fetch_json(state.http, "https://remote.example/users/zoe", policy=state.policy)
+                assert fetched.document["type"] == "Person"
+            else:
+                with pytest.raises(BlockedDestination):
+                    await fetch_json(state.http, "https://remote.example/users/zoe", policy=state.policy)
+    assert len([r for r in fediverse.requests if r.url.endswith("/users/zoe")]) == 1  # the blocked one never left

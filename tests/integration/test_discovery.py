@@ -172,7 +172,7 @@ async def test_the_webfinger_client_resolves_a_handle_on_a_live_instance(
     from tests.support.servers import serve_asgi
     from webfinger.client import lookup
 
-    app = create_app(settings, http_session_factory=fediverse.session, run_jobs=False)
+    app = create_app(settings, http_session_factory=fediverse.guarded_session, run_jobs=False)
     async with serve_asgi(app, tls=test_tls) as running, fediverse.session() as session:
         fediverse.route("art.example", running.port)
 

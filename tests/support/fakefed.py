@@ -19,6 +19,7 @@ import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from activitypub.netpolicy import NetworkPolicy, make_session
 from tests.support.tls import FakeTLS
 
 ACTIVITY_JSON = "application/activity+json"
@@ -81,8 +82,13 @@ class FakeFediverse:
         such as activitypub.netpolicy.make_session wrapping it in the SSRF check."""
         return _FakeResolver(self)
 
+    def guarded_session(self, policy: NetworkPolicy) -> aiohttp.ClientSession:
+        """What cara_fed's apps get in tests: the production SSRF-guarded session, resolving through the
+        fake (the policy must allow 127.0.0.0/8, as the test settings do)."""
+        return make_session(policy, inner_resolver=self.resolver(), ssl=self.tls.client_context())
+
     def session(self, **kwargs: Any) -> aiohttp.ClientSession:
-        """A client session whose every connection goes to the fake (what cara_fed's apps get in tests)."""
+        """A plain client session whose every connection goes to the fake (for tests acting as a peer)."""
         connector = aiohttp.TCPConnector(resolver=self.resolver(), ssl=self.tls.client_context(),
                                          use_dns_cache=False)
         return aiohttp.ClientSession(connector=connector, **kwargs)

@@ -102,10 +102,21 @@ def test_example_config_shows_every_key_at_its_default() -> None:
     defaults = Settings()
     for section in SECTIONS:
         for key, value in data[section].items():
-            assert value == getattr(getattr(defaults, section), key), f"{section}.{key}"
+            default = getattr(getattr(defaults, section), key)
+            assert (tuple(value) if isinstance(value, list) else value) == default, f"{section}.{key}"
 
 
 # -- loading a file ---------------------------------------------------------------------------------------
+
+
+def test_list_settings_come_from_toml_arrays_or_comma_separated_variables(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[federation]\nallow_nonpublic = ["127.0.0.0/8", "peer.lan"]\n')
+    assert load_settings(path, environ={}).federation.allow_nonpublic == ("127.0.0.0/8", "peer.lan")
+    from_env = load_settings(environ={"CARA_FED_FEDERATION_ALLOW_NONPUBLIC": " 10.0.0.0/8 ,, ::1 "})
+    assert from_env.federation.allow_nonpublic == ("10.0.0.0/8", "::1")
+    for bad in ('"127.0.0.1"', "[1, 2]", '["not a host!"]'):
+        with pytest.raises(ConfigError, match="federation.allow_nonpublic"):
+            load_settings(write_config(tmp_path, f"[federation]\nallow_nonpublic = {bad}\n"), environ={})
 
 
 def test_toml_file_values_are_loaded(tmp_path: Path) -> None:
