@@ -3,12 +3,16 @@ requests, dispatching to RFC 9421 (``activitypub.rfc9421``) when ``Signature-Inp
 
 Verification enforces security.md section B: required signed headers (13), Digest over the raw body (14),
 the Date window (15), the algorithm taken from the key type and never from the header (16), request-target
-and Host exactly as received (17), one key refetch on failure (18). It never lets ``httpsig`` decide: that
+and Host exactly as received (17; draft-cavage also accepts Mastodon's query-less compatibility form, see
+``_verify_cavage``), one key refetch on failure (18). It never lets ``httpsig`` decide: that
 package picks the algorithm from the header and accepts an HMAC keyed with the public PEM (security.md
 item 16, [verified]).
 
 Every failure raises a :class:`SignatureError`: :class:`InvalidSignature` subclasses mean 401,
 :class:`KeyUnavailable` means the signer's key could not be fetched right now (503, the sender retries).
+
+The pieces both schemes share (errors, values, window, key loading, the refetch-once flow) live in
+``activitypub.sigbase`` and are re-exported here: import them from this module.
 """
 
 from __future__ import annotations
@@ -17,137 +21,51 @@ import base64
 import binascii
 import re
 import string
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import format_datetime, parsedate_to_datetime
-from functools import lru_cache
-from typing import Literal, Union
-from urllib.parse import urlsplit
+from datetime import datetime
 
-from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
-from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from activitypub import rfc9421
 from activitypub.digests import DigestError, check_digest_header, sha256_digest_header
 from activitypub.keys import load_private_key
+from activitypub.sigbase import (
+    CLOCK_SKEW_SECONDS, DEFAULT_EXPIRY_SECONDS, MAX_EXPIRY_SECONDS, MAX_HEADER_LENGTH, METHODS_WITH_BODY,
+    MIN_RSA_BITS, BadSignature, ExpiredSignature, InsufficientCoverage, InvalidDigest, InvalidSignature,
+    KeyMismatch, KeyUnavailable, MalformedSignature, MissingSignature, PublicKey, PublicKeyRecord, ResolveKey,
+    Scheme, SignatureError, SigningError, UnknownKey, UnsupportedAlgorithm, UnsupportedKey, VerifiedSignature,
+    authenticate, body_expected, check_time_window, format_http_date, key_verifies, load_public_key,
+    now_timestamp, parse_http_date, split_url, validate_key_id,
+)
 
-# -- errors --------------------------------------------------------------------------------------------------
-
-
-class SignatureError(Exception):
-    """Any failure to sign or verify. ``str(exc)`` is a short reason, safe to log (never a secret)."""
-
-    http_status = 401
-
-
-class InvalidSignature(SignatureError):
-    """The request is not authenticated: answer 401."""
-
-
-class MissingSignature(InvalidSignature):
-    """No ``Signature`` (or ``Signature-Input``) header."""
-
-
-class MalformedSignature(InvalidSignature):
-    """A signature header, a signed header or the request line cannot be parsed."""
-
-
-class InsufficientCoverage(InvalidSignature):
-    """A header or component we require is not covered by the signature."""
-
-
-class UnsupportedAlgorithm(InvalidSignature):
-    """The header names an algorithm we refuse (``hmac-*``, ``rsa-sha1`` ...)."""
-
-
-class ExpiredSignature(InvalidSignature):
-    """``Date`` / ``created`` / ``expires`` outside the accepted window."""
-
-
-class InvalidDigest(InvalidSignature):
-    """The ``Digest`` / ``Content-Digest`` header is missing, malformed, or not the body's."""
-
-
-class UnknownKey(InvalidSignature):
-    """The key resolver says the key does not exist (deleted actor, 404/410)."""
-
-
-class UnsupportedKey(InvalidSignature):
-    """The published key is unreadable, too small, or of a type we do not verify."""
-
-
-class KeyMismatch(InvalidSignature):
-    """The resolver returned a record for another key id than the one asked for."""
-
-
-class BadSignature(InvalidSignature):
-    """The cryptographic check failed with the current key (after the one refetch)."""
-
-
-class KeyUnavailable(SignatureError):
-    """The key could not be fetched now (remote down, timeout): answer 503 so the sender retries later
-    (Mastodon 4.5.4 #37221: a transient failure must not become a permanent 401)."""
-
-    http_status = 503
-
-
-class SigningError(SignatureError):
-    """An outgoing request cannot be signed (bad URL, key id or private key): a bug on our side."""
-
-    http_status = 500
-
-
-# -- values --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PublicKeyRecord:
-    """A remote key as the application resolved it: ``owner`` is the actor URI the key belongs to."""
-
-    key_id: str
-    owner: str
-    public_key_pem: str
-
-
-Scheme = Literal["draft-cavage", "rfc9421"]
-
-
-@dataclass(frozen=True)
-class VerifiedSignature:
-    key_id: str
-    owner: str
-    scheme: Scheme
-    covered: tuple[str, ...] = ()  # the signed header / component names, for logs
-
-
-ResolveKey = Callable[[str, bool], Awaitable[Union[PublicKeyRecord, None]]]
-PublicKey = Union[rsa.RSAPublicKey, ed25519.Ed25519PublicKey]
+__all__ = [
+    # re-exported from activitypub.sigbase
+    "CLOCK_SKEW_SECONDS", "DEFAULT_EXPIRY_SECONDS", "MAX_EXPIRY_SECONDS", "MAX_HEADER_LENGTH",
+    "METHODS_WITH_BODY", "MIN_RSA_BITS", "BadSignature", "ExpiredSignature", "InsufficientCoverage",
+    "InvalidDigest", "InvalidSignature", "KeyMismatch", "KeyUnavailable", "MalformedSignature",
+    "MissingSignature", "PublicKey", "PublicKeyRecord", "ResolveKey", "Scheme", "SignatureError",
+    "SigningError", "UnknownKey", "UnsupportedAlgorithm", "UnsupportedKey", "VerifiedSignature",
+    "authenticate", "body_expected", "check_time_window", "format_http_date", "key_verifies",
+    "load_public_key", "now_timestamp", "parse_http_date", "split_url", "validate_key_id",
+    # draft-cavage, defined here
+    "CAVAGE_ALGORITHMS", "CavageSignature", "cavage_signing_string", "check_request_line",
+    "normalize_headers", "parse_cavage_signature", "parse_signature_params", "sign_request",
+    "strict_b64decode", "verify_request",
+]
 
 # -- constants -----------------------------------------------------------------------------------------------
-
-# Mastodon app/controllers/concerns/signature_verification.rb: CLOCK_SKEW_MARGIN = 1.hour,
-# EXPIRATION_WINDOW_LIMIT = 12.hours, default expiry created + 5.minutes. Accepted: created in
-# [now - 65 min, now + 60 min] (security.md item 15).
-CLOCK_SKEW_SECONDS = 3600
-DEFAULT_EXPIRY_SECONDS = 300
-MAX_EXPIRY_SECONDS = 12 * 3600
 
 # The only algorithm names we let through; the key type decides the real algorithm. GoToSocial sends hs2019
 # (vendored httpsig signing.go), Mastodon rsa-sha256; a missing parameter counts as hs2019 (Mastodon:
 # ``signature_params.fetch('algorithm', 'hs2019')``).
 CAVAGE_ALGORITHMS = frozenset({"rsa-sha256", "hs2019"})
-MIN_RSA_BITS = 2048  # Mastodon, GoToSocial and Pleroma generate 2048-bit keys; 1024 bits is breakable
-MAX_HEADER_LENGTH = 8192  # a Signature header is ~600 bytes; larger is an attack on the parser
-METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _SINGLETON_HEADERS = frozenset({"host", "date"})  # a repeated Host/Date is ambiguous: refuse, never pick one
 _TCHAR = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")  # RFC 9110 section 5.6.2
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
-# -- shared helpers (also used by activitypub.rfc9421) ------------------------------------------------------
+# -- request checks and decoding ----------------------------------------------------------------------------
 
 
 def normalize_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -172,66 +90,11 @@ def normalize_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return result
 
 
-def now_timestamp(now: datetime | None) -> float:
-    if now is None:
-        return time.time()
-    return (now if now.tzinfo else now.replace(tzinfo=timezone.utc)).timestamp()
-
-
-def format_http_date(now: datetime | None) -> str:
-    """IMF-fixdate (RFC 9110 section 5.6.7), e.g. ``Tue, 07 Jun 2022 20:51:35 GMT``."""
-    moment = datetime.fromtimestamp(now_timestamp(now), tz=timezone.utc)
-    return format_datetime(moment, usegmt=True)
-
-
-def parse_http_date(value: str) -> float:
-    """Seconds since the epoch; IMF-fixdate and the obsolete forms ``email.utils`` knows. Unparsable -> 401,
-    never a 500 (Mastodon spec "unparsable date")."""
-    if len(value) > 64:
-        raise MalformedSignature("unparsable Date header")
-    try:
-        parsed = parsedate_to_datetime(value)
-        if parsed.tzinfo is None:  # "-0000" means UTC with an unknown local zone (RFC 5322 section 3.3)
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError, OSError) as exc:
-        raise MalformedSignature("unparsable Date header") from exc
-
-
-def check_time_window(created: float, now: float, expires: float | None = None) -> None:
-    """Mastodon's ``matches_time_window?``: not created more than the skew in the future, not past
-    ``min(expires or created + 5 min, created + 12 h)`` plus the skew."""
-    if created > now + CLOCK_SKEW_SECONDS:
-        raise ExpiredSignature("signature created in the future")
-    end = created + DEFAULT_EXPIRY_SECONDS if expires is None else expires
-    if now > min(end, created + MAX_EXPIRY_SECONDS) + CLOCK_SKEW_SECONDS:
-        raise ExpiredSignature("signature expired")
-
-
 def check_request_line(method: str, path_and_query: str) -> None:
     if not method or not set(method) <= _TCHAR:
         raise MalformedSignature("malformed method")
     if not path_and_query.startswith("/") or _CONTROL_OR_SPACE.search(path_and_query):
         raise MalformedSignature("malformed request target")
-
-
-def body_expected(method: str, body: bytes) -> bool:
-    """A digest must be signed for POST/PUT/PATCH and for any request that carries bytes."""
-    return method.upper() in METHODS_WITH_BODY or len(body) > 0
-
-
-def validate_key_id(key_id: str) -> None:
-    """keyId must be an absolute http(s) URL with a host and no userinfo: ``https://victim.example@evil.net/``
-    and friends are refused before any fetch (security.md item 10, CVE-2023-42451)."""
-    if not 0 < len(key_id) <= 2048 or not (key_id.isascii() and key_id.isprintable()) or " " in key_id:
-        raise MalformedSignature("malformed keyId")
-    try:
-        parts = urlsplit(key_id)
-        host, _port = parts.hostname, parts.port
-    except ValueError as exc:
-        raise MalformedSignature("malformed keyId") from exc
-    if parts.scheme not in _DEFAULT_PORTS or not host or "@" in parts.netloc:
-        raise MalformedSignature("keyId is not an http(s) URL")
 
 
 def strict_b64decode(text: str, what: str) -> bytes:
@@ -242,102 +105,6 @@ def strict_b64decode(text: str, what: str) -> bytes:
     if not decoded:
         raise MalformedSignature(f"empty {what}")
     return decoded
-
-
-def split_url(url: str) -> tuple[str, str, str]:
-    """(scheme, authority as sent in Host, path and query) of an outgoing URL: host lowercased and
-    IDNA-encoded, port only when not the scheme's default (what aiohttp/yarl put in Host)."""
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
-        scheme = parts.scheme.lower()
-        if scheme not in _DEFAULT_PORTS or not host:
-            raise SigningError("only absolute http(s) URLs can be signed")
-        if not host.isascii():
-            host = host.encode("idna").decode("ascii")
-    except (ValueError, UnicodeError) as exc:
-        raise SigningError("invalid URL") from exc
-    if ":" in host:
-        host = f"[{host}]"
-    authority = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return scheme, authority, target
-
-
-@lru_cache(maxsize=4096)
-def load_public_key(pem: str) -> PublicKey:
-    """Parse a published key once per process (keys are verified far more often than they change)."""
-    try:
-        key = serialization.load_pem_public_key(pem.encode("utf-8"))
-    except (ValueError, TypeError, UnicodeError, _CryptoUnsupportedAlgorithm) as exc:
-        raise UnsupportedKey("unreadable public key") from exc
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            raise UnsupportedKey("RSA key too small")
-        return key
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return key
-    raise UnsupportedKey("unsupported key type")
-
-
-def key_verifies(key: PublicKey, message: bytes, signature: bytes) -> bool:
-    """The algorithm comes from the key: RSA -> RSASSA-PKCS1-v1_5 with SHA-256 (draft-cavage ``rsa-sha256``,
-    RFC 9421 ``rsa-v1_5-sha256``), Ed25519 -> Ed25519 (RFC 9421 section 3.3.6)."""
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-        else:
-            key.verify(signature, message)
-    except (_CryptoInvalidSignature, ValueError):
-        return False
-    return True
-
-
-async def _resolve(resolve_key: ResolveKey, key_id: str, refresh: bool) -> PublicKeyRecord | None:
-    try:
-        record = await resolve_key(key_id, refresh)
-    except SignatureError:
-        raise
-    except Exception as exc:  # CancelledError is a BaseException and passes through untouched
-        raise KeyUnavailable("key lookup failed") from exc
-    if record is not None and not isinstance(record, PublicKeyRecord):
-        raise KeyUnavailable("key lookup returned something else than a key")
-    if record is not None and record.key_id != key_id:
-        raise KeyMismatch("resolver returned another key")  # security.md item 11: key <-> id binding
-    return record
-
-
-async def authenticate(key_id: str, resolve_key: ResolveKey,
-                       accepts: Callable[[PublicKey], bool]) -> PublicKeyRecord:
-    """Mastodon's flow (signature_verification.rb, ``actor_refresh_key!``): verify with the known key; if that
-    fails, ask for a fresh copy exactly once (the key may have rotated), verify again, else reject.
-    ``accepts`` runs the cryptographic check for one candidate key; the refetch budget is the resolver's
-    business (``KeyCache`` allows one per key per cool-off, security.md item 18)."""
-    unsupported: UnsupportedKey | None = None
-
-    def attempt(record: PublicKeyRecord | None) -> bool:
-        nonlocal unsupported
-        if record is None or not isinstance(record.public_key_pem, str):
-            return False
-        try:
-            return accepts(load_public_key(record.public_key_pem))
-        except UnsupportedKey as exc:
-            unsupported = exc
-            return False
-
-    cached = await _resolve(resolve_key, key_id, refresh=False)
-    if cached is not None and attempt(cached):
-        return cached
-    fresh = await _resolve(resolve_key, key_id, refresh=True)
-    if fresh is None:
-        raise UnknownKey("unknown key")
-    if fresh != cached:  # the same record again would fail the same way: skip the second check
-        unsupported = None
-        if attempt(fresh):
-            return fresh
-    if unsupported is not None:
-        raise unsupported
-    raise BadSignature("signature does not verify")
 
 
 # -- draft-cavage: parsing -----------------------------------------------------------------------------------
@@ -474,12 +241,23 @@ async def _verify_cavage(method: str, path_and_query: str, headers: Mapping[str,
             check_digest_header(digest, body)
         except DigestError as exc:
             raise InvalidDigest(str(exc)) from exc
-    message = cavage_signing_string(sig.headers, method, path_and_query, headers, sig.created, sig.expires)
+    messages = [cavage_signing_string(sig.headers, method, path_and_query, headers, sig.created, sig.expires)]
+    path, _, query = path_and_query.partition("?")
+    if query:
+        # Query-less (request-target) quirk (security.md item 17). Older Mastodon versions and Fedify's
+        # draft-cavage signer sign "method path" without the query; Mastodon since 4.2 accepts that form as a
+        # second try, with the same key and again after the refetch (app/controllers/concerns/
+        # signature_verification.rb, ``build_signed_string(include_query_string: false)``, "Compatibility
+        # quirk with older Mastodon versions"). ``accepts`` tries both strings on each candidate key, so the
+        # second form costs one more verify, never a key fetch. The cost: a query-less signature does not
+        # bind the query, so whoever holds one can replay it with ANY query (same method, path, Host, other
+        # signed headers, within the Date window). RFC 9421 (activitypub.rfc9421) has no such fallback.
+        messages.append(cavage_signing_string(sig.headers, method, path, headers, sig.created, sig.expires))
 
     def accepts(key: PublicKey) -> bool:
         if sig.algorithm == "rsa-sha256" and not isinstance(key, rsa.RSAPublicKey):
             return False  # the name contradicts the key: never switch algorithms on the sender's word
-        return key_verifies(key, message, sig.signature)
+        return any(key_verifies(key, message, sig.signature) for message in messages)
 
     record = await authenticate(sig.key_id, resolve_key, accepts)
     return VerifiedSignature(key_id=record.key_id, owner=record.owner, scheme="draft-cavage",
@@ -508,8 +286,6 @@ async def verify_request(method: str, path_and_query: str, headers: Mapping[str,
         raise InvalidSignature("request addressed to another host")
     now_ts = now_timestamp(now)
     if "signature-input" in normalized:
-        from activitypub import rfc9421  # deferred: rfc9421 builds on this module's helpers
-
         return await rfc9421.verify_rfc9421(method, path_and_query, normalized, body, resolve_key, now_ts,
                                             scheme=scheme.lower())
     return await _verify_cavage(method, path_and_query, normalized, body, resolve_key, now_ts)

@@ -234,7 +234,8 @@ async def test_duplicate_parameters_are_refused(rsa_keypair: KeyPair, extra: str
     ("POST", "/users/mallory/inbox", "art.example"),
     ("POST", "/inbox", "art.example"),
     ("PUT", PATH, "art.example"),
-    ("POST", PATH + "?x=1", "art.example"),
+    # a query added to a query-less signature is accepted (Mastodon's compatibility quirk):
+    # see test_cavage_query_quirk.py
     ("POST", PATH, "other.example"),
     ("POST", PATH, "art.example:443"),
     ("POST", PATH, "art.example:8443"),
