@@ -15,7 +15,9 @@ from quart import Quart, Response, g, request
 from tortoise.context import _current_context
 
 from cara_fed.db import open_database
+from cara_fed.federation.context import Federation
 from cara_fed.federation.http import default_session, network_policy
+from cara_fed.jobs.handlers import load_job_handlers
 from cara_fed.jobs.runner import JobRunner
 from cara_fed.logs import request_id_var
 from cara_fed.sanitize import sanitize_html
@@ -25,6 +27,7 @@ from cara_fed.web.errors import register_error_handlers
 from cara_fed.web.actors import bp as actors_bp
 from cara_fed.web.collections import bp as collections_bp
 from cara_fed.web.health import bp as health_bp
+from cara_fed.web.inbox import bp as inbox_bp
 from cara_fed.web.objects import bp as objects_bp
 from cara_fed.web.wellknown import bp as wellknown_bp
 from cara_fed.web.state import AppState, HttpSessionFactory
@@ -50,6 +53,8 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     app.register_blueprint(actors_bp)
     app.register_blueprint(objects_bp)
     app.register_blueprint(collections_bp)
+    app.register_blueprint(inbox_bp)
+    load_job_handlers()  # the kinds this app enqueues and its in-process runner runs
     register_error_handlers(app)
     # Bios and remote content are HTML: templates show them only through the strict allow-list.
     app.jinja_env.filters["sanitize"] = lambda html: Markup(sanitize_html(html or ""))
@@ -62,11 +67,12 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
         _current_context.set(state.db)  # the lifespan task and the tasks it starts (the runner) use it
         await ensure_instance_actor(settings)
         state.http = state.http_session_factory(state.policy)
+        state.federation = Federation.create(settings, state.http, state.policy)
         if run_jobs:
             state.runner = JobRunner(
                 concurrency=settings.jobs.concurrency, lease_seconds=settings.jobs.lease_seconds,
                 poll_seconds=settings.jobs.poll_seconds, keep_done_hours=settings.jobs.keep_done_hours,
-                services={"settings": settings, "http": state.http})
+                services={"settings": settings, "federation": state.federation})
             state.runner_stop.clear()
             state.runner_task = asyncio.create_task(state.runner.run(state.runner_stop), name="job-runner")
         state.started = True
@@ -86,7 +92,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
                 if state.http is not None:
                     await state.http.close()
             finally:
-                state.http = None
+                state.http = state.federation = None
                 if state.db is not None:
                     db, state.db = state.db, None
                     await db.close_connections()

@@ -237,7 +237,9 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 async def _worker_async(settings: Settings) -> int:
+    from cara_fed.federation.context import Federation
     from cara_fed.federation.http import default_session, network_policy
+    from cara_fed.services.instance import ensure_instance_actor
     from cara_fed.jobs.handlers import load_job_handlers
     from cara_fed.jobs.runner import JobRunner
 
@@ -246,11 +248,14 @@ async def _worker_async(settings: Settings) -> int:
     _install_stop_signals(stop)
     async with database.database(settings.database) as ctx:
         await database.migrate(ctx, settings.database)
-        async with default_session(network_policy(settings)) as http:
+        await ensure_instance_actor(settings)
+        policy = network_policy(settings)
+        async with default_session(policy) as http:
             runner = JobRunner(concurrency=settings.jobs.concurrency, lease_seconds=settings.jobs.lease_seconds,
                                poll_seconds=settings.jobs.poll_seconds,
                                keep_done_hours=settings.jobs.keep_done_hours,
-                               services={"settings": settings, "http": http})
+                               services={"settings": settings,
+                                         "federation": Federation.create(settings, http, policy)})
             print(f"worker {runner.worker_id} running jobs: {', '.join(runner.kinds) or '(none registered)'}",
                   flush=True)
             await runner.run(stop)

@@ -73,6 +73,21 @@ class LocalUrls:
     def is_local(self, url: str) -> bool:
         return urlsplit(url).netloc.lower() == urlsplit(self.base).netloc.lower()
 
+    def follow_activity(self, follow_request_id: int) -> str:
+        return f"{self.base}/follows/{follow_request_id}"
+
+    def accept_activity(self, username: str, follow_id: int) -> str:
+        return f"{self.actor(username)}#accepts/follows/{follow_id}"
+
+    def status_from_url(self, url: str) -> tuple[str, int] | None:
+        """(username, status id) of ``/users/NAME/statuses/ID`` on this instance, else None."""
+        if not self.is_local(url):
+            return None
+        parts = urlsplit(url).path.split("/")
+        if len(parts) == 5 and parts[1] == "users" and parts[3] == "statuses" and parts[4].isdigit():
+            return parts[2], int(parts[4])
+        return None
+
     def username_from_url(self, url: str) -> str | None:
         """The username of ``/users/NAME`` or ``/@NAME`` on this instance, else None."""
         if not self.is_local(url):

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = (
+    "cara_fed.federation.delivery",
+    "cara_fed.federation.inbox",
+    "cara_fed.federation.handlers.follows",
+    "cara_fed.federation.handlers.notes",
+)
 
 
 def load_job_handlers() -> None:

@@ -13,7 +13,7 @@ PUBLIC_VISIBILITIES = ("public", "unlisted")
 PAGE_SIZE = 20
 
 
-def _with_relations(query: QuerySet[Status]) -> QuerySet[Status]:
+def with_relations(query: QuerySet[Status]) -> QuerySet[Status]:
     """Everything a Note needs, loaded up front (never one query per attachment or mention)."""
     return query.select_related("account", "in_reply_to", "in_reply_to__account", "reblog_of",
                                 "reblog_of__account").prefetch_related(
@@ -22,7 +22,7 @@ def _with_relations(query: QuerySet[Status]) -> QuerySet[Status]:
 
 async def get_local_status(account: Account, status_id: int) -> Status:
     """A local status of ``account`` that anyone may see (deleted ones too: the caller answers 410)."""
-    status = await _with_relations(Status.filter(id=status_id, account_id=account.id, local=True,
+    status = await with_relations(Status.filter(id=status_id, account_id=account.id, local=True,
                                                  visibility__in=PUBLIC_VISIBILITIES)).first()
     if status is None:
         raise NotFound("Record not found")
@@ -42,11 +42,11 @@ async def outbox_page(account: Account, *, max_id: int | None = None, min_id: in
     """Newest first. ``max_id``: older than it; ``min_id``: the page just newer than it."""
     query = _published(account)
     if min_id is not None:
-        rows = await _with_relations(query.filter(id__gt=min_id).order_by("id").limit(limit))
+        rows = await with_relations(query.filter(id__gt=min_id).order_by("id").limit(limit))
         return list(reversed(rows))
     if max_id is not None:
         query = query.filter(id__lt=max_id)
-    return list(await _with_relations(query.order_by("-id").limit(limit)))
+    return list(await with_relations(query.order_by("-id").limit(limit)))
 
 
 async def pinned_statuses(account: Account) -> list[Status]:
@@ -54,7 +54,7 @@ async def pinned_statuses(account: Account) -> list[Status]:
                             status__visibility__in=PUBLIC_VISIBILITIES).order_by("-id").values_list(
         "status_id", flat=True)
     ids = list(await pins)
-    by_id = {s.id: s for s in await _with_relations(Status.filter(id__in=ids))}
+    by_id = {s.id: s for s in await with_relations(Status.filter(id__in=ids))}
     return [by_id[i] for i in ids if i in by_id]
 
 

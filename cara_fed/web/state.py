@@ -11,6 +11,7 @@ import aiohttp
 from quart import Quart
 
 from activitypub.netpolicy import NetworkPolicy
+from cara_fed.federation.context import Federation
 from tortoise.context import TortoiseContext
 
 from cara_fed.jobs.runner import JobRunner
@@ -28,6 +29,7 @@ class AppState:
     policy: NetworkPolicy
     db: TortoiseContext | None = None
     http: aiohttp.ClientSession | None = None
+    federation: Federation | None = None
     runner: JobRunner | None = None
     runner_stop: asyncio.Event = field(default_factory=asyncio.Event)
     runner_task: asyncio.Task[None] | None = None

@@ -1,0 +1,226 @@
+"""Create, Delete, Like, Announce and Undo: posts and interactions from other servers.
+
+Ownership rules (security.md A): a Create's object shares its actor's origin and is attributed to it (a
+forwarded one is re-fetched from its origin); Delete and Undo act only on the sender's own rows. Out of
+order converges (security.md item 39): a Delete of an unknown post leaves a tombstone row (the post's uri,
+deleted) so a late Create finds it and stays deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from activitypub.fetch import FetchError
+from activitypub.parsing import PUBLIC_ADDRESSES, as_list, ref, types
+from cara_fed.federation.actors import ActorUnavailable
+from cara_fed.federation.handlers.follows import undo_follow
+from cara_fed.federation.inbox import Incoming, handles
+from cara_fed.federation.remote_actors import first_url, origin, plain_text
+from cara_fed.models import Account, Favourite, MediaAttachment, Mention, Notification, Status, Tag
+from cara_fed.sanitize import sanitize_html
+
+NOTE_TYPES = frozenset({"Note", "Question", "Article", "Page", "Image", "Video"})
+MAX_ATTACHMENTS = 16
+MAX_TAGS = 64
+MAX_CONTENT_CHARS = 100_000
+
+
+async def local_status(incoming: Incoming, uri: str | None) -> Status | None:
+    """A status of ours named by its ActivityPub id (``/users/NAME/statuses/ID``)."""
+    found = incoming.federation.urls.status_from_url(uri or "")
+    if found is None:
+        return None
+    username, status_id = found
+    return await Status.filter(id=status_id, account__username=username, account__domain=None,
+                               deleted_at=None).select_related("account").first()
+
+
+async def known_status(incoming: Incoming, uri: str | None) -> Status | None:
+    return await local_status(incoming, uri) or (
+        await Status.filter(uri=uri, deleted_at=None).select_related("account").first() if uri else None)
+
+
+def visibility_of(document: dict[str, Any], author: Account) -> str:
+    to = {ref(v) for v in as_list(document.get("to"))}
+    cc = {ref(v) for v in as_list(document.get("cc"))}
+    if to & PUBLIC_ADDRESSES:
+        return "public"
+    if cc & PUBLIC_ADDRESSES:
+        return "unlisted"
+    if author.followers_url and author.followers_url in to | cc:
+        return "private"
+    return "direct"
+
+
+async def object_from_origin(incoming: Incoming, value: Any) -> dict[str, Any] | None:
+    """The object of a Create/Announce as its author's server has it. Embedded copies are trusted only
+    when the sender is the author and shares its origin; anything else is re-fetched (security.md A2, A5)."""
+    object_id = ref(value)
+    if object_id is None:
+        return None
+    actor_uri = incoming.actor.uri or ""
+    if isinstance(value, dict) and ref(value.get("attributedTo")) == actor_uri and origin(object_id) == origin(
+            actor_uri):
+        return value
+    try:
+        document = await incoming.federation.actors.fetch_document(object_id)
+    except (FetchError, ActorUnavailable):
+        return None
+    author = ref(document.get("attributedTo"))
+    return document if author and origin(author) == origin(object_id) else None
+
+
+async def store_note(incoming: Incoming, document: dict[str, Any]) -> Status | None:
+    """Store a remote post (idempotent: an existing or tombstoned uri is left alone)."""
+    uri = ref(document)
+    if uri is None or not types(document) & NOTE_TYPES or incoming.federation.urls.is_local(uri):
+        return None
+    existing = await Status.filter(uri=uri).first()
+    if existing is not None:
+        return None if existing.deleted_at else existing
+    author_uri = ref(document.get("attributedTo"))
+    if author_uri is None:
+        return None
+    author = incoming.actor if author_uri == incoming.actor.uri else \
+        await incoming.federation.actors.get_actor(author_uri)
+    parent = await known_status(incoming, ref(document.get("inReplyTo")))
+    content_map = document.get("contentMap") if isinstance(document.get("contentMap"), dict) else {}
+    content = document.get("content") if isinstance(document.get("content"), str) else ""
+    async with in_transaction() as conn:
+        status = await Status.create(
+            account=author, uri=uri, url=first_url(document.get("url")) or uri, local=False,
+            content=sanitize_html(content[:MAX_CONTENT_CHARS]), spoiler_text=plain_text(document.get("summary"), 500),
+            sensitive=document.get("sensitive") is True, visibility=visibility_of(document, author),
+            language=next((k[:16] for k in content_map if isinstance(k, str)), None),
+            in_reply_to=parent, in_reply_to_account_id=parent.account_id if parent else None, using_db=conn)
+        await _store_attachments(status, author, document, conn)
+        await _store_tags(incoming, status, author, document, conn)
+    return status
+
+
+async def _store_attachments(status: Status, author: Account, document: dict[str, Any],
+                             conn: BaseDBAsyncClient) -> None:
+    for position, item in enumerate(a for a in as_list(document.get("attachment")) if isinstance(a, dict)):
+        if position >= MAX_ATTACHMENTS:
+            break
+        url = first_url(item.get("url"))
+        if url is None:
+            continue
+        media_type = item.get("mediaType") if isinstance(item.get("mediaType"), str) else None
+        focus = item.get("focalPoint") if isinstance(item.get("focalPoint"), list) else [0, 0]
+        focus_x, focus_y = ([float(v) if isinstance(v, (int, float)) else 0.0 for v in focus] + [0.0, 0.0])[:2]
+        size = {k: item[k] for k in ("width", "height") if isinstance(item.get(k), int)}
+        await MediaAttachment.create(
+            account=author, status=status, position=position, remote_url=url, content_type=media_type,
+            type="image" if (media_type or "").startswith("image/") or "Image" in types(item) else "unknown",
+            description=plain_text(item.get("name") or item.get("summary"), 5000),
+            blurhash=item["blurhash"][:64] if isinstance(item.get("blurhash"), str) else None,
+            focus_x=max(-1.0, min(1.0, focus_x)), focus_y=max(-1.0, min(1.0, focus_y)),
+            meta={"original": size} if size else {}, using_db=conn)
+
+
+async def _store_tags(incoming: Incoming, status: Status, author: Account, document: dict[str, Any],
+                      conn: BaseDBAsyncClient) -> None:
+    urls = incoming.federation.urls
+    for item in [t for t in as_list(document.get("tag")) if isinstance(t, dict)][:MAX_TAGS]:
+        if "Mention" in types(item):
+            username = urls.username_from_url(ref(item.get("href")) or "")
+            mentioned = await Account.filter(username=username, domain=None).first() if username else None
+            if mentioned is None:
+                continue
+            _, created = await Mention.get_or_create(status=status, account=mentioned, using_db=conn)
+            if created:
+                await Notification.create(account=mentioned, from_account=author, type="mention", status=status,
+                                          using_db=conn)
+        elif "Hashtag" in types(item) and isinstance(item.get("name"), str):
+            name = item["name"].lstrip("#").lower()[:255]
+            if name:
+                tag, _ = await Tag.get_or_create(name=name, using_db=conn)
+                await status.tags.add(tag, using_db=conn)
+
+
+@handles("Create")
+async def on_create(incoming: Incoming) -> None:
+    document = await object_from_origin(incoming, incoming.activity.get("object"))
+    if document is not None:
+        await store_note(incoming, document)
+
+
+@handles("Delete")
+async def on_delete(incoming: Incoming) -> None:
+    actor = incoming.actor
+    target = ref(incoming.activity.get("object"))
+    if target is None:
+        return
+    if target == actor.uri:  # the actor deleted itself: everything of theirs goes (rows cascade)
+        await actor.delete()
+        return
+    if origin(target) != origin(actor.uri or ""):
+        return  # nobody deletes another server's objects
+    now = datetime.now(UTC)
+    updated = await Status.filter(uri=target, account_id=actor.id).update(deleted_at=now, content="", text="")
+    if updated == 0 and not await Status.exists(uri=target):
+        # Delete before Create: remember the uri as deleted, so the Create that arrives later is ignored.
+        await Status.create(account=actor, uri=target, local=False, deleted_at=now, visibility="direct")
+
+
+@handles("Like")
+async def on_like(incoming: Incoming) -> None:
+    status = await local_status(incoming, ref(incoming.activity.get("object")))
+    if status is None:
+        return
+    like_id = ref(incoming.activity)
+    async with in_transaction() as conn:
+        _, created = await Favourite.get_or_create(account=incoming.actor, status=status,
+                                                   defaults={"uri": like_id}, using_db=conn)
+        if created:
+            await Notification.create(account=status.account, from_account=incoming.actor, type="favourite",
+                                      status=status, using_db=conn)
+
+
+@handles("Announce")
+async def on_announce(incoming: Incoming) -> None:
+    activity, actor = incoming.activity, incoming.actor
+    boost_uri = ref(activity)
+    if boost_uri is None or await Status.exists(uri=boost_uri):
+        return
+    target_uri = ref(activity.get("object"))
+    original = await known_status(incoming, target_uri)
+    if original is None:
+        document = await object_from_origin(incoming, target_uri)  # never the embedded copy (A5)
+        original = await store_note(incoming, document) if document else None
+    if original is None or original.visibility not in ("public", "unlisted"):
+        return
+    async with in_transaction() as conn:
+        await Status.create(account=actor, uri=boost_uri, local=False, reblog_of=original,
+                            visibility=visibility_of(activity, actor), using_db=conn)
+        if original.local:
+            await Notification.create(account_id=original.account_id, from_account=actor, type="reblog",
+                                      status=original, using_db=conn)
+
+
+@handles("Undo")
+async def on_undo(incoming: Incoming) -> None:
+    inner = incoming.activity.get("object")
+    inner_types = types(inner)
+    actor = incoming.actor
+    if isinstance(inner, dict) and ref(inner.get("actor")) not in (None, actor.uri):
+        return  # undoing someone else's activity (security.md item 4)
+    if "Follow" in inner_types or not inner_types and ref(inner):
+        await undo_follow(incoming, inner)
+    if "Like" in inner_types or not inner_types:
+        like_id = ref(inner)
+        status = await local_status(incoming, ref(inner.get("object")) if isinstance(inner, dict) else None)
+        query = Favourite.filter(account_id=actor.id)
+        if status is not None:
+            await query.filter(status_id=status.id).delete()
+        elif like_id:
+            await query.filter(uri=like_id).delete()
+    if "Announce" in inner_types or not inner_types:
+        boost_id = ref(inner)
+        if boost_id:
+            await Status.filter(uri=boost_id, account_id=actor.id, reblog_of_id__not_isnull=True).delete()

@@ -1,0 +1,65 @@
+"""Incoming activities as durable jobs (DESIGN.md section 3, steps 4 and 5): the inbox stores each one once
+(per activity id) and answers 202; this job runs its side effects, with the handler for its type."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from activitypub.parsing import types
+from cara_fed.federation.context import Federation
+from cara_fed.jobs import queue
+from cara_fed.jobs.registry import JobContext, RetryPolicy, job_kind
+from cara_fed.models import Account
+
+log = logging.getLogger(__name__)
+
+INBOX_JOB = "inbox.activity"
+# Incoming work is retried for a day: the actor's server may be briefly away when we fetch it.
+INBOX_POLICY = RetryPolicy(base_seconds=30, factor=2, max_delay_seconds=3600, max_attempts=12,
+                           give_up_after_seconds=24 * 3600)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    federation: Federation
+    activity: dict[str, Any]
+    actor: Account  # the verified sender, stored
+    recipient: str | None  # local username for a personal inbox, None for the shared inbox
+
+
+Handler = Callable[[Incoming], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*activity_types: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for activity_type in activity_types:
+            HANDLERS[activity_type] = handler
+        return handler
+
+    return register
+
+
+async def enqueue_incoming(activity: dict[str, Any], *, signer: str, recipient: str | None) -> None:
+    """Store the activity as a job; a second delivery of the same id is not stored again."""
+    activity_id = activity.get("id")
+    unique = f"inbox:{activity_id}" if isinstance(activity_id, str) else None
+    await queue.enqueue(INBOX_JOB, {"activity": activity, "signer": signer, "recipient": recipient},
+                        unique_key=unique)
+
+
+@job_kind(INBOX_JOB, policy=INBOX_POLICY)
+async def process_incoming(ctx: JobContext) -> None:
+    federation: Federation = ctx.services["federation"]
+    activity = ctx.payload["activity"]
+    handler = next((HANDLERS[t] for t in sorted(types(activity)) if t in HANDLERS), None)
+    if handler is None:
+        log.debug("activity type not handled", extra={"types": sorted(types(activity))})
+        return
+    actor = await federation.actors.get_actor(ctx.payload["signer"])  # ActorUnavailable: retried later
+    if actor.suspended_at is not None:
+        return
+    await handler(Incoming(federation, activity, actor, ctx.payload.get("recipient")))
