@@ -47,7 +47,7 @@ class Recorded:
 class FakeFediverse:
     tls: FakeTLS
     documents: dict[str, Canned] = field(default_factory=dict)
-    post_status: dict[str, int] = field(default_factory=dict)
+    post_status: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     routes: dict[str, int] = field(default_factory=dict)  # host -> loopback port of a live server
     _https_port: int = 0
@@ -62,9 +62,9 @@ class FakeFediverse:
         self.documents[url] = Canned(status=status, body=raw, headers={"Content-Type": content_type,
                                                                         **(headers or {})})
 
-    def answer_posts(self, url: str, status: int) -> None:
-        """POSTs to ``url`` get ``status`` (default 202)."""
-        self.post_status[url] = status
+    def answer_posts(self, url: str, status: int, headers: dict[str, str] | None = None) -> None:
+        """POSTs to ``url`` get ``status`` (default 202) and ``headers``."""
+        self.post_status[url] = (status, headers or {})
 
     def route(self, host: str, port: int) -> None:
         """Send traffic for ``host`` to the live server on 127.0.0.1:``port`` (any port the URL names)."""
@@ -116,7 +116,8 @@ class FakeFediverse:
         body = await request.read()
         self.requests.append(Recorded(method=request.method, url=url, headers=dict(request.headers), body=body))
         if request.method == "POST":
-            return web.Response(status=self.post_status.get(url, 202))
+            status, headers = self.post_status.get(url, (202, {}))
+            return web.Response(status=status, headers=headers)
         canned = self.documents.get(url)
         if canned is None or request.method not in ("GET", "HEAD"):
             return web.json_response({"error": "not found on the fake fediverse"}, status=404)
