@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from activitypub.fetch import BlockedDestination, FetchError, InvalidURL, post_json
 from activitypub.parsing import addressed
 from activitypub.signatures import sign_request
+from cara_fed.federation import host_health
 from cara_fed.federation.context import Federation
 from cara_fed.federation.domains import is_suspended
 from cara_fed.jobs import queue
@@ -91,6 +92,8 @@ async def deliver(ctx: JobContext) -> None:
         raise PermanentJobError("the signing account is gone")
     if await is_suspended(inbox):
         raise PermanentJobError("the destination's domain is suspended")
+    if await host_health.is_unreachable(inbox):
+        raise PermanentJobError("the destination's host is marked unreachable (failing for days)")
     key_id = (federation.urls.instance_key_id if signer.actor_type == "Application"
               else federation.urls.key_id(signer.username))
     pem = signer.private_key_pem
@@ -105,11 +108,14 @@ async def deliver(ctx: JobContext) -> None:
     except (BlockedDestination, InvalidURL) as exc:
         raise PermanentJobError(str(exc)) from exc
     except FetchError as exc:  # timeouts, refused connections: worth retrying
+        await host_health.record_failure(inbox, f"{type(exc).__name__}: {exc}")
         raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
     status = result.status
     if 200 <= status < 300:
+        await host_health.record_success(inbox)
         return
     if status == 429 or status == 408 or status >= 500:
+        await host_health.record_failure(inbox, f"HTTP {status}")
         if result.retry_after is not None:
             raise RetryJobLater(f"HTTP {status}", after_seconds=result.retry_after)
         raise RuntimeError(f"HTTP {status}")

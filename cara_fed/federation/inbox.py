@@ -10,6 +10,7 @@ from typing import Any
 
 from activitypub.parsing import types
 from cara_fed.federation.context import Federation
+from cara_fed.federation.host_health import host_is_alive
 from cara_fed.jobs import queue
 from cara_fed.jobs.registry import JobContext, RetryPolicy, job_kind
 from cara_fed.models import Account
@@ -59,6 +60,7 @@ async def process_incoming(ctx: JobContext) -> None:
     if handler is None:
         log.debug("activity type not handled", extra={"types": sorted(types(activity))})
         return
+    await host_is_alive(ctx.payload["signer"])  # it talks to us: deliver to it again (if we had stopped)
     actor = await federation.actors.get_actor(ctx.payload["signer"])  # ActorUnavailable: retried later
     if actor.suspended_at is not None:
         return

@@ -1,6 +1,7 @@
 """Tortoise models, one module per noun. Listed here so tortoise finds them all from ``cara_fed.models``."""
 
 from cara_fed.models.accounts import Account, User
+from cara_fed.models.delivery_hosts import DeliveryHost
 from cara_fed.models.domain_blocks import DomainBlock
 from cara_fed.models.follows import Follow, FollowRequest
 from cara_fed.models.interactions import Bookmark, Favourite
@@ -11,6 +12,6 @@ from cara_fed.models.oauth import OAuthApp, OAuthCode, OAuthToken
 from cara_fed.models.statuses import Mention, Status, StatusPin, Tag
 
 __models__ = [
-    Account, User, DomainBlock, Follow, FollowRequest, Favourite, Bookmark, Job, MediaAttachment, Notification,
+    Account, User, DeliveryHost, DomainBlock, Follow, FollowRequest, Favourite, Bookmark, Job, MediaAttachment, Notification,
     OAuthApp, OAuthCode, OAuthToken, Status, StatusPin, Mention, Tag,
 ]

@@ -112,3 +112,29 @@ async def test_an_unreachable_server_is_retried(art: Instance, fediverse: FakeFe
     with art.db():
         job = await Job.get(kind=DELIVER_JOB)
         assert job.state == QUEUED and "TransportError" in (job.last_error or "")
+
+
+async def test_a_host_failing_on_seven_days_is_skipped_until_it_talks_to_us(art: Instance,
+                                                                            fediverse: FakeFediverse) -> None:
+    from cara_fed.federation import host_health
+    from cara_fed.models import DeliveryHost
+
+    mira = await art.user("mira")
+    with art.db():
+        await remote_follower(mira, "zoe", "remote.example")
+        for day in range(1, 8):  # failures on seven distinct days (the day stamp is what counts)
+            await host_health.record_failure("https://remote.example/inbox", "HTTP 503")
+            await DeliveryHost.filter(domain="remote.example").update(last_failure_day=f"2026-01-0{day}")
+        host = await DeliveryHost.get(domain="remote.example")
+        assert host.failure_days == 7 and host.unreachable_since is not None
+        await posts.create_post(art.settings, mira, "hello")
+    await art.run_jobs()
+    assert fediverse.posts == []  # not even tried
+    with art.db():
+        job = await Job.get(kind=DELIVER_JOB)
+        assert job.state == DEAD and "unreachable" in (job.last_error or "")
+        await host_health.host_is_alive("https://remote.example/users/zoe")  # it sent us an activity
+        assert (await DeliveryHost.get(domain="remote.example")).unreachable_since is None
+        assert await queue.retry_dead(job.id)
+    await art.run_jobs()
+    assert [r.url for r in fediverse.posts] == ["https://remote.example/inbox"]

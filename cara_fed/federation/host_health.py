@@ -1,0 +1,44 @@
+"""Which remote hosts are worth delivering to. Mastodon (app/lib/delivery_failure_tracker.rb) gives up on a
+host after failures on 7 distinct days and resumes as soon as the host shows life: a successful delivery or
+any activity it sends us. Deliveries to an unreachable host fail at once, visibly (a dead job with the
+reason), instead of retrying for two more days."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from cara_fed.models import DeliveryHost
+
+UNREACHABLE_AFTER_DAYS = 7
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).netloc or "").lower()
+
+
+async def is_unreachable(url: str) -> bool:
+    return await DeliveryHost.filter(domain=host_of(url), unreachable_since__not_isnull=True).exists()
+
+
+async def record_success(url: str) -> None:
+    await DeliveryHost.filter(domain=host_of(url)).filter(failure_days__gt=0).update(
+        failure_days=0, unreachable_since=None, last_success_at=datetime.now(UTC))
+
+
+async def record_failure(url: str, error: str) -> None:
+    now = datetime.now(UTC)
+    today = now.date().isoformat()
+    host, _ = await DeliveryHost.get_or_create(domain=host_of(url))
+    if host.last_failure_day != today:
+        host.failure_days += 1
+        host.last_failure_day = today
+    host.last_error = error[:500]
+    if host.failure_days >= UNREACHABLE_AFTER_DAYS and host.unreachable_since is None:
+        host.unreachable_since = now
+    await host.save()
+
+
+async def host_is_alive(url: str) -> None:
+    """The host sent us something: it is reachable again."""
+    await record_success(url)
