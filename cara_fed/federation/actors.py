@@ -16,7 +16,8 @@ from urllib.parse import urldefrag
 import aiohttp
 from tortoise.exceptions import IntegrityError
 
-from activitypub.fetch import FetchError, HTTPStatusError, fetch_json
+from activitypub import jsonld
+from activitypub.fetch import FetchError, HTTPStatusError, InvalidDocument, fetch_json
 from activitypub.keycache import KeyCache
 from activitypub.netpolicy import NetworkPolicy
 from activitypub.signatures import KeyUnavailable, PublicKeyRecord, sign_request
@@ -31,6 +32,7 @@ ACTOR_REFRESH_AFTER = timedelta(days=1)
 
 class ActorUnavailable(Exception):
     """The actor could not be fetched (network, policy or a bad document)."""
+
 
 
 class RemoteActors:
@@ -62,7 +64,10 @@ class RemoteActors:
         """GET an ActivityStreams document as the instance actor (bovine and authorized-fetch Mastodon
         refuse unsigned GETs), through the SSRF-safe client; its id must be the URL."""
         fetched = await fetch_json(self.http, url, policy=self.policy, sign=await self._signer())
-        return fetched.document
+        try:
+            return jsonld.normalize(fetched.document)
+        except jsonld.JsonLdError as exc:
+            raise InvalidDocument(url, str(exc)) from None
 
     # -- actors -------------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import orjson
 from quart import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from activitypub import jsonld
 from activitypub.parsing import ref, types
 from activitypub.signatures import SignatureError, UnknownKey, verify_request
 from cara_fed.federation.domains import is_suspended
@@ -63,8 +64,12 @@ async def _receive(recipient: str | None) -> Response:
         return _error(413, "Payload too large")
     try:
         activity: Any = orjson.loads(body)
+        if isinstance(activity, dict):
+            activity = jsonld.normalize(activity)  # the same dict unless terms are spelled unusually
     except orjson.JSONDecodeError:
         return _error(400, "Body is not JSON")
+    except jsonld.JsonLdError as exc:
+        return _error(400, str(exc))
     actor = ref(activity.get("actor")) if isinstance(activity, dict) else None
     if not isinstance(activity, dict) or not types(activity) or actor is None:
         return _error(400, "Not an activity: type and actor are required")
