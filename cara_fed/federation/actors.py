@@ -75,9 +75,16 @@ class RemoteActors:
         """Fetch ``uri`` and store it; raises ActorUnavailable."""
         try:
             document = await self.fetch_document(uri)
-            fields = ap_to_account_fields(document, self.urls.base)
-        except (FetchError, InvalidActor) as exc:
+        except FetchError as exc:
             raise ActorUnavailable(f"{uri}: {exc}") from exc
+        return await self.actor_from_document(document)
+
+    async def actor_from_document(self, document: dict[str, Any]) -> Account:
+        """Store an actor document fetched from its own id (fetch_document checked that)."""
+        try:
+            fields = ap_to_account_fields(document, self.urls.base)
+        except InvalidActor as exc:
+            raise ActorUnavailable(f"{document.get('id')}: {exc}") from exc
         return await self._store(fields)
 
     async def get_actor(self, uri: str) -> Account:

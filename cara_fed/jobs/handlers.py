@@ -10,6 +10,9 @@ HANDLER_MODULES: tuple[str, ...] = (
     "cara_fed.federation.inbox",
     "cara_fed.federation.handlers.follows",
     "cara_fed.federation.handlers.notes",
+    "cara_fed.federation.handlers.updates",
+    "cara_fed.federation.handlers.moderation",
+    "cara_fed.federation.handlers.undo",
 )
 
 

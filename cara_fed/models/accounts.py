@@ -46,6 +46,8 @@ class Account(SnowflakeModel):
     followers_url = fields.CharField(max_length=2048, null=True)
     following_url = fields.CharField(max_length=2048, null=True)
     featured_url = fields.CharField(max_length=2048, null=True)
+    moved_to: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="moved_from", null=True, on_delete=fields.SET_NULL)
     last_fetched_at = fields.DatetimeField(null=True)
     suspended_at = fields.DatetimeField(null=True)
     silenced_at = fields.DatetimeField(null=True)

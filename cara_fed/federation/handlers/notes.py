@@ -17,7 +17,6 @@ from tortoise.transactions import in_transaction
 from activitypub.fetch import FetchError
 from activitypub.parsing import PUBLIC_ADDRESSES, as_list, ref, types
 from cara_fed.federation.actors import ActorUnavailable
-from cara_fed.federation.handlers.follows import undo_follow
 from cara_fed.federation.inbox import Incoming, handles
 from cara_fed.federation.remote_actors import first_url, origin, plain_text
 from cara_fed.models import Account, Favourite, MediaAttachment, Mention, Notification, Status, Tag
@@ -201,26 +200,3 @@ async def on_announce(incoming: Incoming) -> None:
         if original.local:
             await Notification.create(account_id=original.account_id, from_account=actor, type="reblog",
                                       status=original, using_db=conn)
-
-
-@handles("Undo")
-async def on_undo(incoming: Incoming) -> None:
-    inner = incoming.activity.get("object")
-    inner_types = types(inner)
-    actor = incoming.actor
-    if isinstance(inner, dict) and ref(inner.get("actor")) not in (None, actor.uri):
-        return  # undoing someone else's activity (security.md item 4)
-    if "Follow" in inner_types or not inner_types and ref(inner):
-        await undo_follow(incoming, inner)
-    if "Like" in inner_types or not inner_types:
-        like_id = ref(inner)
-        status = await local_status(incoming, ref(inner.get("object")) if isinstance(inner, dict) else None)
-        query = Favourite.filter(account_id=actor.id)
-        if status is not None:
-            await query.filter(status_id=status.id).delete()
-        elif like_id:
-            await query.filter(uri=like_id).delete()
-    if "Announce" in inner_types or not inner_types:
-        boost_id = ref(inner)
-        if boost_id:
-            await Status.filter(uri=boost_id, account_id=actor.id, reblog_of_id__not_isnull=True).delete()

@@ -1,0 +1,38 @@
+"""Blocks between accounts and reports to the admins (the admin issue adds the queue and its surfaces)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+
+from cara_fed.models.accounts import Account
+from cara_fed.models.base import SnowflakeModel
+
+
+class Block(SnowflakeModel):
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="blocking_rows", on_delete=fields.CASCADE)  # who blocks
+    target_account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="blocked_by_rows", on_delete=fields.CASCADE)
+    uri = fields.CharField(max_length=2048, null=True, unique=True)
+
+    class Meta:
+        table = "blocks"
+        unique_together = (("account", "target_account"),)
+
+
+class Report(SnowflakeModel):
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="reports_made", on_delete=fields.CASCADE)  # reporter (maybe remote)
+    target_account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="reports_received", on_delete=fields.CASCADE)
+    status_ids: Any = fields.JSONField(default=list)
+    comment = fields.TextField(default="")
+    category = fields.CharField(max_length=32, default="other")
+    uri = fields.CharField(max_length=2048, null=True, unique=True)  # a Flag's id
+    forwarded = fields.BooleanField(default=False)
+    action_taken_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "reports"
