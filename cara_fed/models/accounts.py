@@ -31,7 +31,8 @@ class Account(SnowflakeModel):
     bot = fields.BooleanField(default=False)
     discoverable = fields.BooleanField(default=True)  # listed in the directory and suggestions
     indexable = fields.BooleanField(default=False)  # public posts may be full-text indexed: off for artists
-    hide_collections = fields.BooleanField(default=False)  # followers/following lists show counts only
+    # db_default: a column added to a table that already has rows needs a database-level default.
+    hide_collections = fields.BooleanField(default=False, db_default=False)  # followers/following: counts only
     actor_type = fields.CharField(max_length=32, default="Person")
     # Keys: PEM text. Local accounts get a pair at creation; remote ones cache their public key.
     public_key_pem = fields.TextField(default="")

@@ -57,10 +57,8 @@ async def instance_inbox() -> Response:
 
 
 async def _receive(recipient: str | None) -> Response:
-    request.max_content_length = MAX_INBOX_BYTES
-    try:
-        body = await request.get_data(cache=False)
-    except RequestEntityTooLarge:
+    body = await _read_body(MAX_INBOX_BYTES)
+    if body is None:
         return _error(413, "Payload too large")
     try:
         activity: Any = orjson.loads(body)
@@ -99,6 +97,22 @@ async def _receive(recipient: str | None) -> Response:
         return _error(401, "The signature belongs to another actor")  # security.md item 1
     await enqueue_incoming(activity, signer=verified.owner, recipient=recipient)
     return _accepted()
+
+
+async def _read_body(limit: int) -> bytes | None:
+    """The body, or None past ``limit`` bytes, read chunk by chunk: the request's body object was created
+    with the app-wide (media upload) limit, so the inbox counts for itself and stops at once."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    received = bytearray()
+    try:
+        async for chunk in request.body:
+            received += chunk
+            if len(received) > limit:
+                return None
+    except RequestEntityTooLarge:
+        return None
+    return bytes(received)
 
 
 def _signature_key_id() -> str | None:

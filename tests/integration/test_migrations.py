@@ -34,3 +34,38 @@ async def test_the_models_have_no_changes_missing_from_the_migrations() -> None:
         assert ctx.apps is not None
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
     assert [w.name for w in writers] == []
+
+
+async def test_every_later_migration_applies_to_a_database_that_already_has_rows(
+        database_factory: DatabaseFactory) -> None:
+    """Admins upgrade populated databases: a migration adding a NOT NULL column without a database default
+    fails there (SQLite refuses it, PostgreSQL finds NULLs), though it passes on an empty schema."""
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    from cara_fed.services.accounts import create_local_account
+    from cara_fed.models import Follow, Status
+
+    first = migration_names()[0].split(".", 1)[1]
+    url = await database_factory.empty_url()
+    settings = DatabaseSettings(url=url)
+    try:
+        async with db.database(settings) as ctx:
+            executor = MigrationExecutor(ctx.db(), db.tortoise_config(settings)["apps"])
+            await executor.migrate([MigrationTarget(app_label="models", name=first)])
+            # Rows in the main tables, written with raw SQL of the first schema (the models are newer).
+            conn = ctx.db()
+            await conn.execute_script(
+                "INSERT INTO accounts (id, created_at, username, domain, acct_key, display_name, note, profile_fields,"
+                " locked, bot, discoverable, indexable, actor_type, public_key_pem, updated_at) VALUES"
+                " (1, '2026-01-01', 'old', NULL, 'old@', '', '', '[]', false, false, true, false, 'Person', '',"
+                " '2026-01-01'), (2, '2026-01-01', 'far', 'b.example', 'far@b.example', '', '', '[]', false, false,"
+                " true, false, 'Person', '', '2026-01-01');"
+                "INSERT INTO statuses (id, created_at, account_id, local, text, content, spoiler_text, sensitive,"
+                " visibility) VALUES (3, '2026-01-01', 1, true, 'x', '<p>x</p>', '', false, 'public');"
+                "INSERT INTO follows (id, created_at, account_id, target_account_id, show_reblogs, notify) VALUES"
+                " (4, '2026-01-01', 2, 1, true, false);")
+            assert await db.migrate(ctx, settings) == migration_names()[1:]
+            assert await Status.filter(id=3).count() == 1 and await Follow.filter(id=4).count() == 1
+            await create_local_account("fresh", "fresh@example.org", "correct horse battery")
+    finally:
+        await database_factory.drop(url)

@@ -9,7 +9,7 @@ from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_domain_policy_and_delivery_health')]
+    dependencies = [('models', '0001_initial')]
 
     initial = False
 
@@ -24,6 +24,36 @@ class Migration(migrations.Migration):
                 ('uri', fields.CharField(null=True, unique=True, max_length=2048)),
             ],
             options={'table': 'blocks', 'app': 'models', 'unique_together': (('account', 'target_account'),), 'pk_attr': 'id'},
+            bases=['SnowflakeModel'],
+        ),
+        ops.CreateModel(
+            name='DeliveryHost',
+            fields=[
+                ('id', fields.BigIntField(primary_key=True, generated=False, default=snowflake_id, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('domain', fields.CharField(unique=True, max_length=255)),
+                ('failure_days', fields.IntField(default=0)),
+                ('last_failure_day', fields.CharField(null=True, max_length=10)),
+                ('last_error', fields.TextField(null=True, unique=False)),
+                ('unreachable_since', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_success_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'delivery_hosts', 'app': 'models', 'pk_attr': 'id'},
+            bases=['SnowflakeModel'],
+        ),
+        ops.CreateModel(
+            name='DomainBlock',
+            fields=[
+                ('id', fields.BigIntField(primary_key=True, generated=False, default=snowflake_id, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('domain', fields.CharField(unique=True, max_length=255)),
+                ('severity', fields.CharField(default='suspend', max_length=16)),
+                ('reject_media', fields.BooleanField(default=False)),
+                ('reject_reports', fields.BooleanField(default=False)),
+                ('private_comment', fields.TextField(default='', unique=False)),
+                ('public_comment', fields.TextField(default='', unique=False)),
+            ],
+            options={'table': 'domain_blocks', 'app': 'models', 'pk_attr': 'id'},
             bases=['SnowflakeModel'],
         ),
         ops.CreateModel(
@@ -42,6 +72,22 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'reports', 'app': 'models', 'pk_attr': 'id'},
             bases=['SnowflakeModel'],
+        ),
+        ops.CreateModel(
+            name='StatusPin',
+            fields=[
+                ('id', fields.BigIntField(primary_key=True, generated=False, default=snowflake_id, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='pins', on_delete=OnDelete.CASCADE)),
+                ('status', fields.ForeignKeyField('models.Status', source_field='status_id', db_constraint=True, to_field='id', related_name='pins', on_delete=OnDelete.CASCADE)),
+            ],
+            options={'table': 'status_pins', 'app': 'models', 'unique_together': (('account', 'status'),), 'pk_attr': 'id', 'table_description': "A status pinned to its author's profile (ActivityPub ``featured``)."},
+            bases=['SnowflakeModel'],
+        ),
+        ops.AddField(
+            model_name='Account',
+            name='hide_collections',
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Account',
