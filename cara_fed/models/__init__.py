@@ -7,12 +7,12 @@ from cara_fed.models.follows import Follow, FollowRequest
 from cara_fed.models.interactions import Bookmark, Favourite
 from cara_fed.models.jobs import Job
 from cara_fed.models.media_attachments import MediaAttachment
-from cara_fed.models.moderation import Block, Report
+from cara_fed.models.moderation import ActivityTombstone, Block, Report
 from cara_fed.models.notifications import Notification
 from cara_fed.models.oauth import OAuthApp, OAuthCode, OAuthToken
 from cara_fed.models.statuses import Mention, Status, StatusPin, Tag
 
 __models__ = [
-    Account, User, Block, Report, DeliveryHost, DomainBlock, Follow, FollowRequest, Favourite, Bookmark, Job, MediaAttachment, Notification,
+    Account, User, ActivityTombstone, Block, Report, DeliveryHost, DomainBlock, Follow, FollowRequest, Favourite, Bookmark, Job, MediaAttachment, Notification,
     OAuthApp, OAuthCode, OAuthToken, Status, StatusPin, Mention, Tag,
 ]

@@ -36,3 +36,13 @@ class Report(SnowflakeModel):
 
     class Meta:
         table = "reports"
+
+
+class ActivityTombstone(SnowflakeModel):
+    """An activity undone before it arrived (Undo{Follow} overtaking its Follow): when it comes, it is
+    ignored. Mastodon keeps the same marker in Redis (app/lib/activitypub/activity.rb, delete_later!)."""
+
+    uri = fields.CharField(max_length=2048, unique=True)
+
+    class Meta:
+        table = "activity_tombstones"

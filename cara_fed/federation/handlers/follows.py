@@ -10,7 +10,8 @@ from activitypub.parsing import ref, types
 from cara_fed.federation.contexts import AS_CONTEXT
 from cara_fed.federation.delivery import enqueue_deliveries
 from cara_fed.federation.inbox import Incoming, handles
-from cara_fed.models import Account, Follow, FollowRequest, Notification
+from cara_fed.federation.remote_actors import origin
+from cara_fed.models import Account, ActivityTombstone, Follow, FollowRequest, Notification
 
 
 async def local_target(incoming: Incoming, uri: str | None) -> Account | None:
@@ -45,6 +46,8 @@ async def on_follow(incoming: Incoming) -> None:
     if target is None or target_uri is None:
         return
     follow_uri = activity.get("id") if isinstance(activity.get("id"), str) else None
+    if follow_uri is not None and await ActivityTombstone.exists(uri=follow_uri):
+        return  # its Undo arrived first (security.md item 39)
     echoed = follow_object(activity, actor, target_uri)
     existing = await Follow.filter(account_id=actor.id, target_account_id=target.id).first()
     if existing is not None:  # a repeated Follow: Mastodon re-sends the Accept (the first may be lost)
@@ -112,9 +115,13 @@ async def undo_follow(incoming: Incoming, inner: Any) -> None:
     actor = incoming.actor
     follow_id = ref(inner)
     target = await local_target(incoming, ref(inner.get("object")) if isinstance(inner, dict) else None)
+    removed = 0
     for model in (Follow, FollowRequest):
         query = model.filter(account_id=actor.id)
         if target is not None:
-            await query.filter(target_account_id=target.id).delete()
+            removed += await query.filter(target_account_id=target.id).delete()
         elif follow_id is not None:
-            await query.filter(uri=follow_id).delete()
+            removed += await query.filter(uri=follow_id).delete()
+    if removed == 0 and follow_id is not None and origin(follow_id) == origin(actor.uri or ""):
+        # The Undo overtook its Follow: remember, so the Follow is ignored when it arrives.
+        await ActivityTombstone.get_or_create(uri=follow_id)

@@ -15,6 +15,16 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='ActivityTombstone',
+            fields=[
+                ('id', fields.BigIntField(primary_key=True, generated=False, default=snowflake_id, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('uri', fields.CharField(unique=True, max_length=2048)),
+            ],
+            options={'table': 'activity_tombstones', 'app': 'models', 'pk_attr': 'id', 'table_description': 'An activity undone before it arrived (Undo{Follow} overtaking its Follow): when it comes, it is'},
+            bases=['SnowflakeModel'],
+        ),
+        ops.CreateModel(
             name='Block',
             fields=[
                 ('id', fields.BigIntField(primary_key=True, generated=False, default=snowflake_id, unique=True, db_index=True)),
