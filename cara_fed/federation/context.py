@@ -3,7 +3,7 @@ handlers through JobContext.services["federation"]."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -20,6 +20,8 @@ class Federation:
     http: aiohttp.ClientSession
     policy: NetworkPolicy
     actors: RemoteActors
+    # Local signing keys by account id: a delivery signs without a query (local keys never change).
+    signing_keys: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings, http: aiohttp.ClientSession, policy: NetworkPolicy) -> Federation:

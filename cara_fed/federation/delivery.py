@@ -83,20 +83,28 @@ async def fanout(ctx: JobContext) -> None:
         await enqueue_deliveries(ctx.payload["activity"], signer, inboxes, using_db=conn)
 
 
+async def _signing_key(federation: Federation, account_id: int) -> tuple[str, str]:
+    cached = federation.signing_keys.get(account_id)
+    if cached is not None:
+        return cached
+    signer = await Account.get_or_none(id=account_id, domain=None)
+    if signer is None or not signer.private_key_pem:
+        raise PermanentJobError("the signing account is gone")
+    key_id = (federation.urls.instance_key_id if signer.actor_type == "Application"
+              else federation.urls.key_id(signer.username))
+    federation.signing_keys[account_id] = (key_id, signer.private_key_pem)
+    return key_id, signer.private_key_pem
+
+
 @job_kind(DELIVER_JOB)
 async def deliver(ctx: JobContext) -> None:
     federation: Federation = ctx.services["federation"]
     inbox: str = ctx.payload["inbox"]
-    signer = await Account.get_or_none(id=ctx.payload["signer_id"])
-    if signer is None or not signer.private_key_pem:
-        raise PermanentJobError("the signing account is gone")
+    key_id, pem = await _signing_key(federation, ctx.payload["signer_id"])
     if await is_suspended(inbox):
         raise PermanentJobError("the destination's domain is suspended")
     if await host_health.is_unreachable(inbox):
         raise PermanentJobError("the destination's host is marked unreachable (failing for days)")
-    key_id = (federation.urls.instance_key_id if signer.actor_type == "Application"
-              else federation.urls.key_id(signer.username))
-    pem = signer.private_key_pem
     body = orjson.dumps(ctx.payload["activity"])
 
     def sign(method: str, url: str, headers: dict[str, str], payload: bytes) -> dict[str, str]:

@@ -17,12 +17,26 @@ def host_of(url: str) -> str:
     return (urlsplit(url).netloc or "").lower()
 
 
+async def _failing(url: str) -> dict[str, object] | None:
+    """The host's row if it has failures (one raw read: this runs for every delivery and every incoming
+    activity, and a healthy host has no such row; bench/deliver.py)."""
+    conn = DeliveryHost._meta.db
+    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    rows = await conn.execute_query_dict(
+        f"SELECT failure_days, unreachable_since FROM delivery_hosts WHERE domain = {mark} AND failure_days > 0",
+        [host_of(url)])
+    return rows[0] if rows else None
+
+
 async def is_unreachable(url: str) -> bool:
-    return await DeliveryHost.filter(domain=host_of(url), unreachable_since__not_isnull=True).exists()
+    row = await _failing(url)
+    return row is not None and row["unreachable_since"] is not None
 
 
 async def record_success(url: str) -> None:
-    await DeliveryHost.filter(domain=host_of(url)).filter(failure_days__gt=0).update(
+    if await _failing(url) is None:
+        return  # the usual case: nothing to reset, and no write (SQLite's write lock is shared)
+    await DeliveryHost.filter(domain=host_of(url)).update(
         failure_days=0, unreachable_since=None, last_success_at=datetime.now(UTC))
 
 

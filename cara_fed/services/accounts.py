@@ -88,6 +88,21 @@ async def get_public_local_account(username: str) -> Account:
     return account
 
 
+async def check_inbox_owner(username: str) -> str:
+    """The canonical username of an active local account, for its inbox: 404 unknown, 410 suspended.
+    One raw query, because it runs on every personal-inbox request (bench/inbox.py)."""
+    conn = Account._meta.db
+    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    rows = await conn.execute_query_dict(
+        "SELECT a.username, a.suspended_at FROM accounts a JOIN users u ON u.account_id = a.id "
+        f"WHERE a.acct_key = {mark}", [acct_key(username, None)])
+    if not rows:
+        raise NotFound("Record not found")
+    if rows[0]["suspended_at"] is not None:
+        raise Gone("This account has been suspended")
+    return str(rows[0]["username"])
+
+
 async def list_local_accounts() -> list[LocalAccountInfo]:
     users = await User.all().select_related("account").order_by("account__username")
     return [

@@ -42,8 +42,7 @@ def _error(status: int, message: str) -> Response:
 
 @bp.post("/users/<username>/inbox")
 async def user_inbox(username: str) -> Response:
-    account = await accounts.get_public_local_account(username)
-    return await _receive(recipient=account.username)
+    return await _receive(recipient=await accounts.check_inbox_owner(username))
 
 
 @bp.post("/inbox")
@@ -75,7 +74,7 @@ async def _receive(recipient: str | None) -> Response:
         return _error(400, "actor must be an http(s) URL")
 
     key_id = _signature_key_id()
-    if await is_suspended(actor) or (key_id is not None and await is_suspended(key_id)):
+    if await is_suspended(actor, key_id):
         return _accepted()  # suspended domain: dropped before any fetch (DESIGN.md section 3, step 1)
 
     federation = app_state(current_app).federation

@@ -110,7 +110,9 @@ async def test_a_worker_never_reclaims_its_own_expired_job(tmp_path: Path) -> No
     assert [j.id for j in await queue.claim("worker-b", 1, 30, TEST_KINDS)] == [job.id]
 
 
-async def test_a_job_that_kills_every_worker_is_dead_lettered_not_reclaimed_forever(tmp_path: Path) -> None:
+async def test_a_job_that_kills_every_worker_is_dead_lettered_not_reclaimed_forever(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(queue, "BURY_EVERY_MS", 0)  # sweep on every claim (normally at most once a second)
     await queue.enqueue("test.effect", effect_payload(tmp_path))
     for n in range(FAST_RETRY.max_attempts):
         [job] = await queue.claim(f"doomed-worker-{n}", 1, 30, TEST_KINDS)
@@ -130,21 +132,23 @@ async def test_releasing_on_shutdown_does_not_use_up_an_attempt(tmp_path: Path) 
     assert released.state == QUEUED and released.attempts == 0
 
 
-async def test_an_id_clash_is_not_mistaken_for_a_duplicate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_id_clash_is_retried_not_mistaken_for_a_duplicate(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from cara_fed.ids import snowflake_id
+
     existing = await queue.enqueue("test.effect", effect_payload(tmp_path))
     assert existing is not None
-    id_field = Job._meta.fields_map["id"]
-    real_default = id_field.default
     handed_out: list[int] = []
 
     def clashing_then_fresh() -> int:
-        handed_out.append(existing.id if not handed_out else real_default())
+        handed_out.append(existing.id if not handed_out else snowflake_id())
         return handed_out[-1]
 
-    monkeypatch.setattr(id_field, "default", clashing_then_fresh)
+    monkeypatch.setattr(queue, "snowflake_id", clashing_then_fresh)
     stored = await queue.enqueue("test.effect", effect_payload(tmp_path), unique_key="activity:2")
     assert stored is not None and stored.id != existing.id and len(handed_out) == 2
     assert await Job.all().count() == 2
+    assert await queue.enqueue("test.effect", effect_payload(tmp_path), unique_key="activity:2") is None
 
 
 async def test_future_jobs_wait_for_their_time(tmp_path: Path) -> None:
