@@ -42,6 +42,7 @@ class RemoteActors:
         self.urls = urls
         self._instance_key: tuple[str, str] | None = None
         self._distrusted: set[str] = set()  # key ids whose stored copy just failed a verification
+        self._from_database: set[str] = set()  # cached key ids last read from the database, not fetched
         self.keys = KeyCache(self._load_key)
 
     # -- signed fetches -----------------------------------------------------------------------------------
@@ -126,6 +127,11 @@ class RemoteActors:
         """For activitypub.signatures.verify_request. ``refresh``: the known key just failed (rotation?)."""
         if refresh:
             self._distrusted.add(key_id)
+            if key_id in self._from_database:
+                # The cache's copy came from the database, not from the network: a refetch is due now, not
+                # after the cool-off (which protects against repeated refetches of a fresh network copy).
+                self._from_database.discard(key_id)
+                self.keys.invalidate(key_id)
         try:
             return await self.keys.get(key_id, refresh)
         finally:
@@ -136,7 +142,9 @@ class RemoteActors:
             stored = await Account.filter(key_id=key_id).exclude(domain=None).first()
             if stored is not None and stored.uri and stored.last_fetched_at and \
                     datetime.now(UTC) - stored.last_fetched_at < ACTOR_REFRESH_AFTER:
+                self._from_database.add(key_id)
                 return PublicKeyRecord(key_id=key_id, owner=stored.uri, public_key_pem=stored.public_key_pem)
+        self._from_database.discard(key_id)
         url = urldefrag(key_id).url
         try:
             document = await self.fetch_document(url)

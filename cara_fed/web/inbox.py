@@ -84,8 +84,10 @@ async def _receive(recipient: str | None) -> Response:
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
     try:
+        # expected_host: a request signed for another server is not replayable here (security.md item 17).
         verified = await verify_request(request.method, target, request.headers, body,
-                                        resolve_key=federation.actors.resolve_key, scheme=request.scheme)
+                                        resolve_key=federation.actors.resolve_key, scheme=request.scheme,
+                                        expected_host=federation.settings.instance.domain)
     except SignatureError as exc:
         if isinstance(exc, UnknownKey) and _is_self_delete_of_unknown_actor(activity, actor):
             return _accepted()  # a deleted actor's own Delete: nothing to do (security.md item 19)

@@ -76,7 +76,9 @@ async def object_from_origin(incoming: Incoming, value: Any) -> dict[str, Any] |
 async def store_note(incoming: Incoming, document: dict[str, Any]) -> Status | None:
     """Store a remote post (idempotent: an existing or tombstoned uri is left alone)."""
     uri = ref(document)
-    if uri is None or not types(document) & NOTE_TYPES or incoming.federation.urls.is_local(uri):
+    if uri is None or len(uri) > 2048 or not types(document) & NOTE_TYPES:
+        return None
+    if incoming.federation.urls.is_local(uri):
         return None
     existing = await Status.filter(uri=uri).first()
     if existing is not None:
@@ -91,7 +93,7 @@ async def store_note(incoming: Incoming, document: dict[str, Any]) -> Status | N
     content = document.get("content") if isinstance(document.get("content"), str) else ""
     async with in_transaction() as conn:
         status = await Status.create(
-            account=author, uri=uri, url=first_url(document.get("url")) or uri, local=False,
+            account=author, uri=uri, url=_fits(first_url(document.get("url"))) or uri, local=False,
             content=sanitize_html(content[:MAX_CONTENT_CHARS]), spoiler_text=plain_text(document.get("summary"), 500),
             sensitive=document.get("sensitive") is True, visibility=visibility_of(document, author),
             language=next((k[:16] for k in content_map if isinstance(k, str)), None),
@@ -101,15 +103,20 @@ async def store_note(incoming: Incoming, document: dict[str, Any]) -> Status | N
     return status
 
 
+def _fits(url: str | None, limit: int = 2048) -> str | None:
+    """A URL that fits its column; a longer one is dropped (cutting a URL would make it wrong)."""
+    return url if url is not None and len(url) <= limit else None
+
+
 async def _store_attachments(status: Status, author: Account, document: dict[str, Any],
                              conn: BaseDBAsyncClient) -> None:
     for position, item in enumerate(a for a in as_list(document.get("attachment")) if isinstance(a, dict)):
         if position >= MAX_ATTACHMENTS:
             break
-        url = first_url(item.get("url"))
+        url = _fits(first_url(item.get("url")))
         if url is None:
-            continue
-        media_type = item.get("mediaType") if isinstance(item.get("mediaType"), str) else None
+            continue  # no usable (or an absurdly long) URL: skip this attachment, keep the post
+        media_type = item["mediaType"][:64] if isinstance(item.get("mediaType"), str) else None
         focus = item.get("focalPoint") if isinstance(item.get("focalPoint"), list) else [0, 0]
         focus_x, focus_y = ([float(v) if isinstance(v, (int, float)) else 0.0 for v in focus] + [0.0, 0.0])[:2]
         size = {k: item[k] for k in ("width", "height") if isinstance(item.get(k), int)}
