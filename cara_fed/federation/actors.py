@@ -17,7 +17,17 @@ import aiohttp
 from tortoise.exceptions import IntegrityError
 
 from activitypub import jsonld
-from activitypub.fetch import FetchError, HTTPStatusError, InvalidDocument, fetch_json
+from activitypub.fetch import (
+    BadContentType,
+    BlockedDestination,
+    FetchError,
+    HTTPStatusError,
+    IdMismatch,
+    InvalidDocument,
+    InvalidURL,
+    TooLarge,
+    fetch_json,
+)
 from activitypub.keycache import KeyCache
 from activitypub.netpolicy import NetworkPolicy
 from activitypub.signatures import KeyUnavailable, PublicKeyRecord, sign_request
@@ -162,7 +172,10 @@ class RemoteActors:
         except InvalidActor as exc:
             log.info("unusable actor for key", extra={"key_id": key_id, "error": str(exc)})
             return None
-        except FetchError as exc:
+        except (IdMismatch, BadContentType, InvalidDocument, TooLarge, BlockedDestination, InvalidURL) as exc:
+            log.info("key document refused", extra={"key_id": key_id, "error": str(exc)})
+            return None  # wrong for good: 401, not "retry later"
+        except FetchError as exc:  # timeouts, refused connections: the sender may retry
             raise KeyUnavailable(f"key fetch failed: {type(exc).__name__}") from exc
         listed = {k.key_id: k for k in public_keys(document)}
         if key_id not in listed:

@@ -54,10 +54,12 @@ def first_url(value: Any) -> str | None:
 
 
 def plain_text(value: Any, limit: int) -> str:
-    """Display names and the like: no markup at all (security.md item 31)."""
+    """Display names and the like: no markup at all (security.md item 31). Entities are decoded for
+    display, except into angle brackets: ``&lt;script&gt;`` must not become markup for a careless reader."""
     if not isinstance(value, str):
         return ""
-    return " ".join(unescape(nh3.clean(value, tags=set())).split())[:limit]
+    text = unescape(nh3.clean(value, tags=set())).replace("<", "‹").replace(">", "›")
+    return " ".join(text.split())[:limit]
 
 
 def public_keys(document: dict[str, Any]) -> list[RemoteKey]:

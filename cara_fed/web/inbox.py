@@ -96,6 +96,9 @@ async def _receive(recipient: str | None) -> Response:
                       else "The signing key cannot be fetched now; retry later")
     if verified.owner != actor:
         return _error(401, "The signature belongs to another actor")  # security.md item 1
+    activity_id = activity.get("id")
+    if isinstance(activity_id, str) and _origin(activity_id) != _origin(actor):
+        return _accepted()  # an id on another server: accepting it would let it squat that server's ids
     await enqueue_incoming(activity, signer=verified.owner, recipient=recipient)
     return _accepted()
 
@@ -126,6 +129,11 @@ def _signature_key_id() -> str | None:
             if end > start:
                 return header[start + len(marker):end]
     return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def _is_self_delete_of_unknown_actor(activity: dict[str, Any], actor: str) -> bool:

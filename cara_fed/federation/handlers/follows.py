@@ -46,6 +46,8 @@ async def on_follow(incoming: Incoming) -> None:
     if target is None or target_uri is None:
         return
     follow_uri = activity.get("id") if isinstance(activity.get("id"), str) else None
+    if follow_uri is not None and origin(follow_uri) != origin(actor.uri or ""):
+        return  # an id on another origin would squat that server's follow ids
     if follow_uri is not None and await ActivityTombstone.exists(uri=follow_uri):
         return  # its Undo arrived first (security.md item 39)
     echoed = follow_object(activity, actor, target_uri)

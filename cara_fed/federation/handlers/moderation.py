@@ -76,13 +76,17 @@ async def on_move(incoming: Incoming) -> None:
     if ref(incoming.activity.get("object")) != old.uri:
         return
     new_uri = ref(incoming.activity.get("target"))
-    if new_uri is None or new_uri == old.uri:
-        return
+    if new_uri is None or new_uri == old.uri or incoming.federation.urls.is_local(new_uri):
+        return  # a remote account cannot move onto one of ours
+    
     try:
         document = await incoming.federation.actors.fetch_document(new_uri)
     except FetchError as exc:  # an unreachable target: the job is retried later
         raise ActorUnavailable(f"move target {new_uri}: {exc}") from exc
-    new = await incoming.federation.actors.actor_from_document(document)
+    try:
+        new = await incoming.federation.actors.actor_from_document(document)
+    except ActorUnavailable:
+        return  # not an actor we can use: no move
     if old.uri not in {ref(a) for a in as_list(document.get("alsoKnownAs"))}:
         return  # the new account does not vouch for the old one
     old.moved_to = new

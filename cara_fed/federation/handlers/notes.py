@@ -8,6 +8,7 @@ deleted) so a late Create finds it and stays deleted.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,10 @@ from cara_fed.federation.remote_actors import first_url, origin, plain_text
 from cara_fed.models import Account, Favourite, MediaAttachment, Mention, Notification, Status, Tag
 from cara_fed.sanitize import sanitize_html
 
+# What stored identifiers may look like (Mastodon: Tag::HASHTAG_NAME_RE, BCP 47 tags, the blurhash alphabet).
+HASHTAG_RE = re.compile(r"[^\W_][\w]{0,254}", re.UNICODE)
+LANGUAGE_RE = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}")
+BLURHASH_RE = re.compile(r"[0-9A-Za-z#$%*+,\-.:;=?@\[\]^_{|}~]{6,64}")
 NOTE_TYPES = frozenset({"Note", "Question", "Article", "Page", "Image", "Video"})
 MAX_ATTACHMENTS = 16
 MAX_TAGS = 64
@@ -96,7 +101,8 @@ async def store_note(incoming: Incoming, document: dict[str, Any]) -> Status | N
             account=author, uri=uri, url=_fits(first_url(document.get("url"))) or uri, local=False,
             content=sanitize_html(content[:MAX_CONTENT_CHARS]), spoiler_text=plain_text(document.get("summary"), 500),
             sensitive=document.get("sensitive") is True, visibility=visibility_of(document, author),
-            language=next((k[:16] for k in content_map if isinstance(k, str)), None),
+            language=next((k for k in content_map if isinstance(k, str) and LANGUAGE_RE.fullmatch(k)
+                           and len(k) <= 16), None),
             in_reply_to=parent, in_reply_to_account_id=parent.account_id if parent else None, using_db=conn)
         await _store_attachments(status, author, document, conn)
         await _store_tags(incoming, status, author, document, conn)
@@ -124,7 +130,8 @@ async def _store_attachments(status: Status, author: Account, document: dict[str
             account=author, status=status, position=position, remote_url=url, content_type=media_type,
             type="image" if (media_type or "").startswith("image/") or "Image" in types(item) else "unknown",
             description=plain_text(item.get("name") or item.get("summary"), 5000),
-            blurhash=item["blurhash"][:64] if isinstance(item.get("blurhash"), str) else None,
+            blurhash=item["blurhash"] if isinstance(item.get("blurhash"), str)
+            and BLURHASH_RE.fullmatch(item["blurhash"]) else None,
             focus_x=max(-1.0, min(1.0, focus_x)), focus_y=max(-1.0, min(1.0, focus_y)),
             meta={"original": size} if size else {}, using_db=conn)
 
@@ -143,8 +150,8 @@ async def _store_tags(incoming: Incoming, status: Status, author: Account, docum
                 await Notification.create(account=mentioned, from_account=author, type="mention", status=status,
                                           using_db=conn)
         elif "Hashtag" in types(item) and isinstance(item.get("name"), str):
-            name = item["name"].lstrip("#").lower()[:255]
-            if name:
+            name = item["name"].lstrip("#").lower()
+            if HASHTAG_RE.fullmatch(name):
                 tag, _ = await Tag.get_or_create(name=name, using_db=conn)
                 await status.tags.add(tag, using_db=conn)
 
@@ -192,8 +199,8 @@ async def on_like(incoming: Incoming) -> None:
 async def on_announce(incoming: Incoming) -> None:
     activity, actor = incoming.activity, incoming.actor
     boost_uri = ref(activity)
-    if boost_uri is None or await Status.exists(uri=boost_uri):
-        return
+    if boost_uri is None or origin(boost_uri) != origin(actor.uri or "") or await Status.exists(uri=boost_uri):
+        return  # a boost id on another server's origin would squat that server's ids
     target_uri = ref(activity.get("object"))
     original = await known_status(incoming, target_uri)
     if original is None:
