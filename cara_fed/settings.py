@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cara_fed.setting_values import (  # noqa: E402 - re-exported: callers import them from here
+from cara_fed.setting_values import (  # re-exported: callers import these names from here
     PG_SSLMODES,
     _check_bind,
     _check_database_url,
