@@ -82,6 +82,30 @@ class DatabaseSettings:
 class MediaSettings:
     root: str = field(default="data/media", metadata=_key(
         "Directory for uploaded and cached media (relative to the working directory).", _non_empty))
+    # Generous by default: artists upload large, finished work (Mastodon's 16 MB / 8.3 MP cut it down).
+    max_upload_bytes: int = field(default=40 * 1024 * 1024, metadata=_key(
+        "Largest accepted upload, in bytes.", _positive))
+    max_pixels: int = field(default=100_000_000, metadata=_key(
+        "Largest accepted image, in pixels (width x height), checked from the header before decoding.",
+        _positive))
+    max_animation_pixels: int = field(default=400_000_000, metadata=_key(
+        "Largest accepted animation, in frames x width x height.", _positive))
+    full_size_max_edge: int = field(default=4096, metadata=_key(
+        "Long edge, in pixels, of the full-size copy served and federated (the original is kept).",
+        _positive))
+    accel_redirect: str = field(default="", metadata=_key(
+        "Large-instance mode: an nginx internal location (e.g. \"/_media/\") that serves the files; the app "
+        "then answers media requests with X-Accel-Redirect and nginx sends the bytes. Empty: the app sends them."))
+    cache_max_age: int = field(default=31_536_000, metadata=_key(
+        "Cache-Control max-age of media files, in seconds (their names change when they do).", _positive))
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    max_status_characters: int = field(default=5000, metadata=_key(
+        "Longest post, in characters.", _positive))
+    max_media_attachments: int = field(default=20, metadata=_key(
+        "Most images on one post (the first four are the ones Mastodon shows).", _positive))
 
 
 @dataclass(frozen=True)
@@ -124,6 +148,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
