@@ -14,6 +14,7 @@ from markupsafe import Markup
 from quart import Quart, Response, g, request
 from tortoise.context import _current_context
 
+from cara_fed.api.routes import install_api
 from cara_fed.db import open_database
 from cara_fed.federation.context import Federation
 from cara_fed.federation.http import default_session, network_policy
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     app.register_blueprint(objects_bp)
     app.register_blueprint(collections_bp)
     app.register_blueprint(inbox_bp)
+    install_api(app)
     load_job_handlers()  # the kinds this app enqueues and its in-process runner runs
     register_error_handlers(app)
     # Bios and remote content are HTML: templates show them only through the strict allow-list.

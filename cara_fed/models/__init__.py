@@ -1,6 +1,7 @@
 """Tortoise models, one module per noun. Listed here so tortoise finds them all from ``cara_fed.models``."""
 
 from cara_fed.models.accounts import Account, User
+from cara_fed.models.api_state import IdempotencyKey, Marker, Mute, StatusEdit
 from cara_fed.models.delivery_hosts import DeliveryHost
 from cara_fed.models.domain_blocks import DomainBlock
 from cara_fed.models.follows import Follow, FollowRequest
@@ -14,5 +15,5 @@ from cara_fed.models.statuses import Mention, Status, StatusPin, Tag
 
 __models__ = [
     Account, User, ActivityTombstone, Block, Report, DeliveryHost, DomainBlock, Follow, FollowRequest, Favourite, Bookmark, Job, MediaAttachment, Notification,
-    OAuthApp, OAuthCode, OAuthToken, Status, StatusPin, Mention, Tag,
+    OAuthApp, OAuthCode, OAuthToken, Status, StatusPin, Mention, Tag, Mute, Marker, StatusEdit, IdempotencyKey,
 ]

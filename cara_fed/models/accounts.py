@@ -22,6 +22,7 @@ class Account(SnowflakeModel):
     acct_key = fields.CharField(max_length=520, unique=True)
     display_name = fields.CharField(max_length=255, default="")
     note = fields.TextField(default="")  # bio, sanitised HTML
+    note_source = fields.TextField(default="", db_default="")  # local accounts: the bio as typed
     avatar_path = fields.CharField(max_length=255, null=True)  # storage name of a local file
     avatar_remote_url = fields.CharField(max_length=2048, null=True)
     header_path = fields.CharField(max_length=255, null=True)
@@ -81,6 +82,11 @@ class User(SnowflakeModel):
     confirmed_at = fields.DatetimeField(null=True)
     locale = fields.CharField(max_length=16, default="en")
     last_sign_in_at = fields.DatetimeField(null=True)
+    # Posting defaults clients read from /api/v1/preferences and the credential account's `source`.
+    default_visibility = fields.CharField(max_length=16, default="public", db_default="public")
+    default_sensitive = fields.BooleanField(default=False, db_default=False)
+    default_language = fields.CharField(max_length=16, null=True)
+    pixels_untouched = fields.BooleanField(default=False, db_default=False)  # upload default (media issue)
 
     class Meta:
         table = "users"

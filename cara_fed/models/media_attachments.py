@@ -27,6 +27,10 @@ class MediaAttachment(SnowflakeModel):
     focus_x = fields.FloatField(default=0.0)
     focus_y = fields.FloatField(default=0.0)
     meta: Any = fields.JSONField(default=dict)  # Mastodon `meta` shape: original/small sizes and aspect
+    # Storage names of the processed copies by role (full, preview, thumbnail, and their JPEG/PNG
+    # federation copies); None for remote media not cached here.
+    files: Any = fields.JSONField(null=True)
+    pixels_untouched = fields.BooleanField(default=False, db_default=False)  # the original pixels are served
 
     class Meta:
         table = "media_attachments"

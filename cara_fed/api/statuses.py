@@ -1,0 +1,7 @@
+"""Placeholder: being written."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+
+bp = Blueprint("api_statuses", __name__)

@@ -1,0 +1,115 @@
+"""Access tokens: issued as random strings, stored only as SHA-256 digests (models/oauth.py), looked up on
+every API request in one query."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cara_fed.models import Account, OAuthApp, OAuthToken, User
+
+# Mastodon's top-level scopes and the granular ones each covers (docs: api/oauth-scopes).
+READ_SCOPES = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes",
+               "notifications", "search", "statuses")
+WRITE_SCOPES = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows",
+                "lists", "media", "mutes", "notifications", "reports", "statuses")
+ADMIN_OBJECTS = ("accounts", "reports", "domain_allows", "domain_blocks", "ip_blocks", "email_domain_blocks",
+                 "canonical_email_blocks")
+TOP_SCOPES = ("read", "write", "follow", "push", "profile", "admin:read", "admin:write")
+ALL_SCOPES: frozenset[str] = frozenset(
+    [*TOP_SCOPES, *(f"read:{s}" for s in READ_SCOPES), *(f"write:{s}" for s in WRITE_SCOPES),
+     *(f"admin:read:{s}" for s in ADMIN_OBJECTS), *(f"admin:write:{s}" for s in ADMIN_OBJECTS)])
+# The deprecated `follow` scope (Mastodon 3.5) still grants these; every client here still asks for it.
+_FOLLOW_GRANTS = frozenset({"read:blocks", "write:blocks", "read:follows", "write:follows", "read:mutes",
+                            "write:mutes"})
+# How often a token's last_used_at is written (not on every request: that would be a write per read).
+_LAST_USED_EVERY = timedelta(hours=1)
+
+
+def parse_scopes(text: str | None, default: str = "read") -> list[str]:
+    """Space- (or `+`-) separated scope names, de-duplicated in order; unknown names are kept for the
+    caller to refuse."""
+    words = (text or "").replace("+", " ").split()
+    return list(dict.fromkeys(words)) or default.split()
+
+
+def unknown_scopes(scopes: list[str]) -> list[str]:
+    return [s for s in scopes if s not in ALL_SCOPES]
+
+
+def scope_covers(granted: frozenset[str] | set[str], wanted: str) -> bool:
+    """Whether ``granted`` includes ``wanted``: itself, its parent (`read` covers `read:statuses`,
+    `admin:read` covers `admin:read:accounts`), or the legacy `follow` grant."""
+    if wanted in granted:
+        return True
+    parts = wanted.split(":")
+    for n in range(1, len(parts)):
+        if ":".join(parts[:n]) in granted:
+            return True
+    return "follow" in granted and wanted in _FOLLOW_GRANTS
+
+
+def scopes_subset(requested: list[str], allowed: frozenset[str] | set[str]) -> bool:
+    return all(scope_covers(allowed, s) for s in requested)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    scopes: list[str]
+    created_at: datetime
+
+
+async def issue_token(app: OAuthApp | None, user: User | None, scopes: list[str]) -> IssuedToken:
+    secret = secrets.token_urlsafe(32)
+    row = await OAuthToken.create(token_digest=digest(secret), app=app, user=user, scopes=" ".join(scopes))
+    return IssuedToken(access_token=secret, scopes=scopes, created_at=row.created_at)
+
+
+@dataclass(frozen=True)
+class TokenAuth:
+    """Who a request acts as: the token's app, and its user and account (None for an app-only token)."""
+    token_id: int
+    app_id: int | None
+    scopes: frozenset[str]
+    user: User | None
+    account: Account | None
+
+    def allows(self, *any_of: str) -> bool:
+        return any(scope_covers(self.scopes, s) for s in any_of)
+
+
+async def authenticate(secret: str) -> TokenAuth | None:
+    """The live token with this secret, or None (unknown, revoked, or its account suspended or unapproved)."""
+    if not secret or len(secret) > 512:
+        return None
+    row = await OAuthToken.filter(token_digest=digest(secret), revoked_at=None).select_related(
+        "user", "user__account").first()
+    if row is None:
+        return None
+    user = row.user
+    if user is not None and (user.account.suspended_at is not None or not user.approved):
+        return None
+    now = datetime.now(UTC)
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY:
+        await OAuthToken.filter(id=row.id).update(last_used_at=now)
+    return TokenAuth(token_id=row.id, app_id=row.app_id, scopes=frozenset(row.scopes.split()), user=user,
+                     account=user.account if user is not None else None)
+
+
+async def revoke_token(secret: str, app_id: int) -> bool:
+    """Revoke the token if it belongs to ``app_id``; False if it exists but is another app's."""
+    row = await OAuthToken.filter(token_digest=digest(secret)).first()
+    if row is None:
+        return True  # RFC 7009: unknown tokens are not an error
+    if row.app_id != app_id:
+        return False
+    if row.revoked_at is None:
+        await OAuthToken.filter(id=row.id).update(revoked_at=datetime.now(UTC))
+    return True
