@@ -5,39 +5,13 @@ header points at the next (older) and previous (newer) pages, keeping the caller
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from quart import Response, current_app, request
 
 from cara_fed.api.params import parse_id
+from cara_fed.services.paging import Page
 from cara_fed.web.state import app_state
-
-
-@dataclass(frozen=True)
-class Page:
-    max_id: int | None
-    since_id: int | None
-    min_id: int | None
-    limit: int
-
-    @property
-    def ascending(self) -> bool:
-        """A min_id page is read oldest-first from the database (then reversed to newest-first)."""
-        return self.min_id is not None
-
-    def where(self, column: str) -> tuple[str, list[object]]:
-        """SQL conditions on ``column`` for this page (``?`` placeholders) and their values."""
-        clauses: list[str] = []
-        values: list[object] = []
-        for bound, op in ((self.max_id, "<"), (self.since_id, ">"), (self.min_id, ">")):
-            if bound is not None:
-                clauses.append(f"{column} {op} ?")
-                values.append(bound)
-        return (" AND ".join(clauses) or "1=1"), values
-
-    def order(self, column: str) -> str:
-        return f"{column} {'ASC' if self.ascending else 'DESC'}"
 
 
 def page_params(default: int = 20, maximum: int = 40) -> Page:
@@ -53,11 +27,6 @@ def page_params(default: int = 20, maximum: int = 40) -> Page:
         limit = default
     return Page(max_id=ids["max_id"], since_id=ids["since_id"], min_id=ids["min_id"],
                 limit=max(1, min(limit, maximum)))
-
-
-def page_order(rows: list, page: Page) -> list:  # type: ignore[type-arg]
-    """Rows fetched in the page's order, returned newest first."""
-    return list(reversed(rows)) if page.ascending else rows
 
 
 def link_header(next_max_id: int | None, prev_min_id: int | None) -> str | None:
@@ -79,3 +48,11 @@ def with_link(response: Response, cursors: list[int]) -> Response:
         if header:
             response.headers["Link"] = header
     return response
+
+
+def page_order(rows: list, page: Page) -> list:  # type: ignore[type-arg]
+    """Rows fetched in the page's order, returned newest first."""
+    return page.newest_first(rows)
+
+
+__all__ = ["Page", "link_header", "page_order", "page_params", "with_link"]

@@ -12,7 +12,7 @@ from cara_fed.federation.contexts import AS_CONTEXT, PUBLIC
 from cara_fed.federation.delivery import enqueue_deliveries, enqueue_fanout
 from cara_fed.federation.notes import actor_uri, status_uri
 from cara_fed.federation.urls import LocalUrls
-from cara_fed.models import Account, Favourite, Status
+from cara_fed.models import Account, Favourite, Notification, Status
 from cara_fed.settings import Settings
 
 
@@ -22,6 +22,13 @@ async def _visible_status(status_id: int) -> Status:
     if status is None:
         raise NotFound("Record not found")
     return status
+
+
+async def _notify_local_author(status: Status, actor: Account, kind: str, conn: Any) -> None:
+    """A local author hears of a local favourite or boost (remote ones arrive through the inbox)."""
+    if status.account.domain is None and status.account_id != actor.id:
+        await Notification.create(account_id=status.account_id, from_account=actor, type=kind, status=status,
+                                  using_db=conn)
 
 
 def _author_inbox(status: Status) -> list[str]:
@@ -37,6 +44,7 @@ async def favourite(settings: Settings, account: Account, status_id: int) -> Fav
         return existing
     async with in_transaction() as conn:
         fav = await Favourite.create(account=account, status=status, using_db=conn)
+        await _notify_local_author(status, account, "favourite", conn)
         like = {"@context": AS_CONTEXT, "id": f"{urls.actor(account.username)}#likes/{fav.id}", "type": "Like",
                 "actor": urls.actor(account.username), "object": status_uri(status, urls)}
         await enqueue_deliveries(like, account, _author_inbox(status), using_db=conn)
@@ -73,6 +81,7 @@ async def reblog(settings: Settings, account: Account, status_id: int) -> Status
     urls = LocalUrls(settings)
     async with in_transaction() as conn:
         boost = await Status.create(account=account, reblog_of=original, visibility="public", using_db=conn)
+        await _notify_local_author(original, account, "reblog", conn)
         await enqueue_fanout(_announce(boost, original, account, urls), account, using_db=conn)
     return boost
 

@@ -20,6 +20,20 @@ def with_relations(query: QuerySet[Status]) -> QuerySet[Status]:
         "media_attachments", "mentions__account", "tags")
 
 
+async def load_statuses(ids: list[int]) -> dict[int, Status]:
+    """Statuses by id with every relation an entity needs, boosted originals' relations included."""
+    if not ids:
+        return {}
+    found = {s.id: s for s in await with_relations(Status.filter(id__in=ids))}
+    inner_ids = [s.reblog_of_id for s in found.values() if s.reblog_of_id is not None]
+    if inner_ids:
+        inner = {s.id: s for s in await with_relations(Status.filter(id__in=inner_ids))}
+        for status in found.values():
+            if status.reblog_of_id in inner:
+                status.reblog_of = inner[status.reblog_of_id]
+    return found
+
+
 async def get_local_status(account: Account, status_id: int) -> Status:
     """A local status of ``account`` that anyone may see (deleted ones too: the caller answers 410)."""
     status = await with_relations(Status.filter(id=status_id, account_id=account.id, local=True,

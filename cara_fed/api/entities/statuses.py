@@ -13,7 +13,9 @@ from cara_fed.db import in_list, raw_rows
 from cara_fed.federation.notes import status_uri
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.models import Account, Status
-from cara_fed.services.statuses import with_relations
+from cara_fed.services.statuses import load_statuses
+
+__all__ = ["load_statuses", "one_status_to_api", "render_context", "status_to_api", "statuses_to_api"]
 
 
 @dataclass
@@ -24,20 +26,6 @@ class StatusRenderContext:
     counts: dict[tuple[str, int], int] = field(default_factory=dict)
     flags: set[tuple[str, int]] = field(default_factory=set)
     account_stats: dict[int, AccountStats] = field(default_factory=dict)
-
-
-async def load_statuses(ids: list[int]) -> dict[int, Status]:
-    """Statuses by id with every relation an entity needs, boosted originals included."""
-    if not ids:
-        return {}
-    found = {s.id: s for s in await with_relations(Status.filter(id__in=ids))}
-    inner_ids = [s.reblog_of_id for s in found.values() if s.reblog_of_id is not None]
-    if inner_ids:
-        inner = {s.id: s for s in await with_relations(Status.filter(id__in=inner_ids))}
-        for status in found.values():
-            if status.reblog_of_id in inner:
-                status.reblog_of = inner[status.reblog_of_id]
-    return found
 
 
 def _all_statuses(statuses: list[Status]) -> list[Status]:
