@@ -29,6 +29,7 @@ from cara_fed.web.actors import bp as actors_bp
 from cara_fed.web.collections import bp as collections_bp
 from cara_fed.web.health import bp as health_bp
 from cara_fed.web.inbox import bp as inbox_bp
+from cara_fed.web.noai import install_noai
 from cara_fed.web.objects import bp as objects_bp
 from cara_fed.web.wellknown import bp as wellknown_bp
 from cara_fed.web.state import AppState, HttpSessionFactory
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     # Bios and remote content are HTML: templates show them only through the strict allow-list.
     app.jinja_env.filters["sanitize"] = lambda html: Markup(sanitize_html(html or ""))
     _install_request_logging(app)
+    install_noai(app, settings)  # after request logging, so that refused crawlers are logged too
     _install_tortoise_context(app, state)
 
     @app.before_serving

@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
         action = user.add_parser(name, parents=[common], help=help_text)
         action.add_argument("username")
         action.set_defaults(run=_user_suspend, suspend=name == "suspend")
+
+    noai = commands.add_parser("noai", help="the no-AI policy").add_subparsers(metavar="ACTION")
+    noai_update = noai.add_parser("update", parents=[common],
+                                  help="install a newer AI-crawler list (ai.robots.txt's robots.json)")
+    noai_update.add_argument("file", help="the robots.json to install (checked first)")
+    noai_update.set_defaults(run=_noai_update)
     return parser
 
 
@@ -320,6 +326,39 @@ def _user_suspend(args: argparse.Namespace) -> int:
             print(f"unsuspended {args.username}")
 
     _with_database(args, work)
+    return 0
+
+
+def _noai_update(args: argparse.Namespace) -> int:
+    """Check FILE as a robots.json and install it at noai.crawler_list, where servers pick it up."""
+    from media.noai import CrawlerListError, install_crawler_list, load_crawler_list
+    from media.noai.crawlers import MAX_FILE_BYTES
+
+    settings = _settings(args)
+    destination = settings.noai.crawler_list
+    try:
+        with open(args.file, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)  # one byte more than allowed: the check then says so
+    except OSError as exc:
+        raise CommandFailed(f"{args.file}: cannot read: {exc.strerror or exc}") from None
+    try:
+        previous = load_crawler_list(destination)
+    except CrawlerListError:
+        previous = None  # the file in place is broken: replacing it is the point
+    try:
+        installed = install_crawler_list(data, destination, source=args.file)
+    except CrawlerListError as exc:
+        raise CommandFailed(str(exc)) from None
+    except OSError as exc:
+        raise CommandFailed(f"{destination}: cannot write: {exc.strerror or exc}") from None
+    print(f"installed {len(installed)} AI-crawler names from {args.file} into {destination}; "
+          "running servers use them within a minute")
+    if previous is not None:
+        old, new = set(previous.names), set(installed.names)
+        added, removed = sorted(new - old, key=str.lower), sorted(old - new, key=str.lower)
+        print(f"compared with the {previous.source} list ({len(previous)} names): "
+              f"{len(added)} added{': ' + ', '.join(added) if added else ''}; "
+              f"{len(removed)} removed{': ' + ', '.join(removed) if removed else ''}")
     return 0
 
 

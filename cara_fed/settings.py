@@ -142,6 +142,39 @@ class LoggingSettings:
         "json (one object per line) or text.", _one_of("json", "text")))
 
 
+def _check_crawler_names(values: tuple[str, ...]) -> tuple[str, ...]:
+    """User-agent names as they appear in robots.txt lines: no line breaks, no comment sign."""
+    for value in values:
+        if not value.strip() or value != value.strip():
+            raise ValueError(f"{value!r}: names must not be empty or have surrounding spaces")
+        if len(value) > 100 or "#" in value or not value.isprintable():
+            raise ValueError(f"{value!r} is not a user-agent name (at most 100 printable characters, no '#')")
+    return values
+
+
+@dataclass(frozen=True)
+class NoAISettings:
+    refuse_ai_crawlers: bool = field(default=True, metadata=_key(
+        "Answer 403 to requests whose User-Agent names a crawler of the AI list (a listed name as a whole "
+        "word, outside URLs). /robots.txt, /ai.txt and the TDMRep files stay readable to everyone."))
+    allowed_crawlers: tuple[str, ...] = field(default=(), metadata=_key(
+        "Names from the AI-crawler list that are not refused (robots.txt still asks them to stay away), for "
+        "false positives, e.g. [\"Spider\"] lets in \"Sogou web spider\", which the listed word Spider "
+        "matches. Case-insensitive.", _check_crawler_names))
+    allow_search_bots: tuple[str, ...] = field(default=(), metadata=_key(
+        "Search and link-preview bots to let in: taken out of the robots.txt AI group, given their own group "
+        "(which may fetch media) and never refused, e.g. [\"Applebot\", \"OAI-SearchBot\", "
+        "\"facebookexternalhit\"] (the last one makes link previews work on Facebook and WhatsApp). The AI "
+        "reservation still applies to what they fetch.", _check_crawler_names))
+    disallow_media_for_unknown_bots: bool = field(default=True, metadata=_key(
+        "robots.txt asks every bot not named in it (the `User-agent: *` group, e.g. search engines) not to "
+        "fetch /media/. Bots in allow_search_bots may."))
+    crawler_list: str = field(default="data/noai/robots.json", metadata=_key(
+        "The AI-crawler list in use (ai.robots.txt's robots.json), installed by `cara-fed noai update FILE`. "
+        "While it does not exist, the copy bundled with cara_fed is used. Running servers reload it within a "
+        "minute of a change.", _non_empty))
+
+
 @dataclass(frozen=True)
 class Settings:
     instance: InstanceSettings = field(default_factory=InstanceSettings)
@@ -152,6 +185,7 @@ class Settings:
     federation: FederationSettings = field(default_factory=FederationSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    noai: NoAISettings = field(default_factory=NoAISettings)
 
     @property
     def scheme(self) -> str:
