@@ -28,6 +28,8 @@ def blurhash_of(image: Image.Image) -> str:
     elif small.mode != "RGB":
         small = small.convert("RGB")
     width = small.width
-    pixels = list(small.getdata())
+    # get_flattened_data replaces getdata (deprecated in Pillow 12.1, removed in 14).
+    flattened = getattr(small, "get_flattened_data", None)
+    pixels = list(flattened() if flattened is not None else small.getdata())
     rows = [pixels[y * width:(y + 1) * width] for y in range(small.height)]
     return str(blurhash.encode(rows, COMPONENTS_X, COMPONENTS_Y))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .errors import InvalidMedia
+from .errors import InvalidMedia, UnsupportedMedia
 from .formats import ImageFormat
 from .limits import MediaLimits
 
@@ -59,8 +59,11 @@ def read_header(fmt: ImageFormat, data: bytes, limits: MediaLimits) -> HeaderInf
 
 # -- JPEG -------------------------------------------------------------------------------------------------
 
-# Start-of-frame markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC).
+# Start-of-frame markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC). Browsers decode only Huffman
+# baseline, extended and progressive (C0-C2); lossless, hierarchical and arithmetic-coded JPEGs are
+# refused (none of them would display, and arithmetic coding defeats the size check below).
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_SOF_ACCEPTED = frozenset({0xC0, 0xC1, 0xC2})
 
 
 def _jpeg(data: bytes, limits: MediaLimits) -> HeaderInfo:
@@ -80,11 +83,34 @@ def _jpeg(data: bytes, limits: MediaLimits) -> HeaderInfo:
         if length < 2 or pos + length > len(data):
             raise InvalidMedia("damaged JPEG: a segment runs past the end of the file")
         if marker in _SOF_MARKERS:
+            if marker not in _SOF_ACCEPTED:
+                raise UnsupportedMedia("unsupported kind of JPEG (lossless, hierarchical or arithmetic-coded)")
             height, width = struct.unpack_from(">HH", data, pos + 3)
-            if height == 0:
+            if height == 0 or width == 0:
                 raise InvalidMedia("unsupported JPEG: height given by a DNL marker")
+            limits.check_pixels(width, height)
+            _check_jpeg_plausible(data, pos + 7, width, height)
             return HeaderInfo(width, height)
         pos += length
+
+
+def _check_jpeg_plausible(data: bytes, components_at: int, width: int, height: int) -> None:
+    """Refuse a file too short to hold the blocks its frame header claims, before any decoder allocates
+    the frame (security.md E32: a few bytes claiming a huge image). In Huffman coding every 8x8 block of
+    a component takes at least one bit in that component's first scan (a DC code; baseline also needs an
+    EOB code), and every component is in some scan, so the file holds at least as many bits as the
+    component with the fewest blocks has blocks (T.81 F.1.2, G.1.2.1)."""
+    count = data[components_at]
+    factors = [(data[components_at + 2 + 3 * i] >> 4, data[components_at + 2 + 3 * i] & 15)
+               for i in range(count)]
+    if not factors or any(h == 0 or v == 0 for h, v in factors):
+        raise InvalidMedia("damaged JPEG: bad frame header")
+    h_max = max(h for h, _ in factors)
+    v_max = max(v for _, v in factors)
+    fewest = min(_ceil_div(_ceil_div(width * h, h_max), 8) * _ceil_div(_ceil_div(height * v, v_max), 8)
+                 for h, v in factors)
+    if len(data) * 8 < fewest:
+        raise InvalidMedia("damaged JPEG: far too short for the size it claims (truncated or a bomb)")
 
 
 # -- PNG / APNG -------------------------------------------------------------------------------------------
@@ -100,6 +126,7 @@ def _png(data: bytes, limits: MediaLimits) -> HeaderInfo:
     limits.check_pixels(width, height)
     declared = 1
     durations: list[int] = []
+    idat_bytes = 0
     pos = 8
     # Walk the chunk headers (not their contents) for acTL and the fcTL of each frame.
     while pos + 8 <= len(data):
@@ -107,7 +134,9 @@ def _png(data: bytes, limits: MediaLimits) -> HeaderInfo:
         body = pos + 8
         if body + length + 4 > len(data):
             raise InvalidMedia("truncated PNG: a chunk runs past the end of the file")
-        if kind == b"acTL":
+        if kind == b"IDAT":
+            idat_bytes += length
+        elif kind == b"acTL":
             declared = max(1, struct.unpack_from(">I", data, body)[0])
             limits.check_frames(declared, width, height)
         elif kind == b"fcTL":
@@ -120,7 +149,25 @@ def _png(data: bytes, limits: MediaLimits) -> HeaderInfo:
     else:
         raise InvalidMedia("truncated PNG: no IEND chunk")
     frames = max(declared, len(durations)) if declared > 1 else 1
+    _check_png_plausible(data[24:26], width, height, idat_bytes)
     return HeaderInfo(width, height, frames, tuple(durations) if frames > 1 else ())
+
+
+# Deflate's best case: a 258-byte match in two 1-bit codes (RFC 1951 3.2.5), i.e. 1032:1.
+_DEFLATE_MAX_RATIO = 1032
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _check_png_plausible(depth_and_type: bytes, width: int, height: int, idat_bytes: int) -> None:
+    """Refuse a PNG whose image data could not inflate to the pixels its IHDR claims, before any decoder
+    allocates them (security.md E32: a 60-byte PNG claiming 10 000 x 10 000)."""
+    bit_depth, colour_type = depth_and_type[0], depth_and_type[1]
+    channels = _PNG_CHANNELS.get(colour_type)
+    if channels is None or bit_depth not in (1, 2, 4, 8, 16):
+        raise InvalidMedia("damaged PNG: unknown colour type or bit depth")
+    least_raw_bytes = width * height * channels * bit_depth // 8  # filter bytes ignored: a lower bound
+    if idat_bytes * _DEFLATE_MAX_RATIO < least_raw_bytes:
+        raise InvalidMedia("damaged PNG: far too short for the size it claims (truncated or a bomb)")
 
 
 # -- GIF --------------------------------------------------------------------------------------------------
@@ -256,6 +303,10 @@ def _ispe_sizes(data: bytes, start: int, end: int, path: tuple[bytes, ...],
             found.append(struct.unpack_from(">II", data, body + 4))  # after version and flags
         pos += size
     return found
+
+
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
 
 
 def _clamp_ms(milliseconds: int | None) -> int:

@@ -57,7 +57,7 @@ class ProbeResult:
         return self.format.mime
 
 
-def probe(data: bytes, limits: MediaLimits) -> ProbeResult:
+def probe_image(data: bytes, limits: MediaLimits) -> ProbeResult:
     """Identify ``data`` and check it against ``limits`` from its header; nothing is decoded.
 
     Raises TooLarge, UnsupportedMedia (not an accepted format) or InvalidMedia (damaged header)."""
@@ -119,8 +119,8 @@ def _result(fmt: ImageFormat, header: HeaderInfo, byte_size: int) -> ProbeResult
 
 def probe_and_open(data: bytes, limits: MediaLimits) -> tuple[Image.Image, ProbeResult]:
     """:func:`probe` then :func:`open_image`; every refusal is a :class:`MediaError`."""
-    probed = probe(data, limits)
+    probed = probe_image(data, limits)
     return open_image(data, probed, limits)
 
 
-__all__ = ["MediaError", "ProbeResult", "open_image", "probe", "probe_and_open"]
+__all__ = ["MediaError", "ProbeResult", "open_image", "probe_and_open", "probe_image"]
