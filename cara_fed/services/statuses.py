@@ -8,6 +8,7 @@ from tortoise.queryset import QuerySet
 
 from cara_fed.errors import NotFound
 from cara_fed.models import Account, Follow, Status, StatusPin
+from cara_fed.services.status_views import StatusView, load_status_views
 
 PUBLIC_VISIBILITIES = ("public", "unlisted")
 PAGE_SIZE = 20
@@ -20,18 +21,9 @@ def with_relations(query: QuerySet[Status]) -> QuerySet[Status]:
         "media_attachments", "mentions__account", "tags")
 
 
-async def load_statuses(ids: list[int]) -> dict[int, Status]:
-    """Statuses by id with every relation an entity needs, boosted originals' relations included."""
-    if not ids:
-        return {}
-    found = {s.id: s for s in await with_relations(Status.filter(id__in=ids))}
-    inner_ids = [s.reblog_of_id for s in found.values() if s.reblog_of_id is not None]
-    if inner_ids:
-        inner = {s.id: s for s in await with_relations(Status.filter(id__in=inner_ids))}
-        for status in found.values():
-            if status.reblog_of_id in inner:
-                status.reblog_of = inner[status.reblog_of_id]
-    return found
+async def load_statuses(ids: list[int]) -> dict[int, StatusView]:
+    """Statuses by id for reading, with every relation an entity needs (raw queries: see status_views)."""
+    return await load_status_views(ids)
 
 
 async def get_local_status(account: Account, status_id: int) -> Status:
