@@ -48,6 +48,9 @@ def media_to_ap(media: MediaAttachment, urls: LocalUrls) -> dict[str, Any]:
         "name": media.description,  # alt text: Mastodon reads `name`, Pixelfed and others `summary`
         "summary": media.description,
         "focalPoint": [media.focus_x, media.focus_y],
+        # The reservation travels with each image as well as with its post (issue 5 point 9; FEP-5e53, and
+        # the licence link as Epicyon attaches one, noai.md section 7).
+        "license": urls.ai_policy,
         "xRobotsTag": X_ROBOTS_TAG,
     }
     if media.blurhash:

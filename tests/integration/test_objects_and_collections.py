@@ -75,7 +75,8 @@ async def test_a_post_is_a_note_with_ordered_image_attachments_and_the_ai_reserv
     first = note["attachment"][0]
     assert first == {"type": "Image", "mediaType": "image/jpeg", "url": "https://art.example/media/00abcdef.jpg",
                      "name": "alt 0", "summary": "alt 0", "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj",
-                     "focalPoint": [0.25, -0.5], "width": 1600, "height": 1200, "xRobotsTag": "noai, noimageai"}
+                     "focalPoint": [0.25, -0.5], "width": 1600, "height": 1200, "xRobotsTag": "noai, noimageai",
+                     "license": "https://art.example/ai-policy"}
     assert {"type": "Mention", "href": zoe.uri, "name": "@zoe@remote.example"} in note["tag"]
     assert {"type": "Hashtag", "href": "https://art.example/tags/inktober", "name": "#inktober"} in note["tag"]
     for term in ("sensitive", "blurhash", "focalPoint", "Hashtag", "xRobotsTag", "license"):
