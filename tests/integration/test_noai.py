@@ -19,7 +19,7 @@ from multidict import CIMultiDictProxy
 from cara_fed.app import create_app
 from cara_fed.models import Account, Status
 from cara_fed.services import accounts
-from cara_fed.settings import Settings
+from cara_fed.settings import ConfigError, Settings, load_settings
 from cara_fed.web import noai as web_noai
 from media.noai import bundled_crawler_list, install_crawler_list
 from tests.support.cli import assert_one_line_failure, run_cli, write_config
@@ -150,6 +150,14 @@ async def test_api_and_discovery_json_and_errors_carry_the_headers(server: Runni
         assert status == expected and headers["Content-Type"].startswith("application/"), path
         assert_reservation(headers, search=True)
         assert isinstance(json.loads(body), dict)
+
+
+async def test_the_policy_page_explains_in_plain_html(server: RunningServer, http: aiohttp.ClientSession) -> None:
+    status, _, html = await fetch(http, server, "/ai-policy")
+    assert status == 200 and "<script" not in html.lower()  # no JavaScript needed
+    for text in ("may not be used to train", "not protection", 'href="/robots.txt"', 'href="/ai.txt"',
+                 'href="/.well-known/tdmrep.json"', f'href="{POLICY}"', "GPTBot", "<details>"):
+        assert text in html, text
 
 
 # -- robots.txt, ai.txt, TDMRep ---------------------------------------------------------------------------
@@ -362,3 +370,22 @@ def test_noai_update_installs_a_checked_list_and_refuses_a_bad_one(tmp_path: Pat
     missing = run_cli(["noai", "update", str(tmp_path / "nope.json"), "--config", str(config)], cwd=tmp_path)
     assert_one_line_failure(missing, 1, "nope.json", "cannot read")
     assert json.loads(live.read_text()) == {name: entry for name in names}  # the installed list is untouched
+
+
+# -- settings ---------------------------------------------------------------------------------------------
+
+
+def test_noai_settings_defaults_environment_and_checks() -> None:
+    defaults = Settings().noai
+    assert defaults.refuse_ai_crawlers is True and defaults.disallow_media_for_unknown_bots is True
+    assert defaults.allowed_crawlers == () and defaults.allow_search_bots == ()
+    assert defaults.crawler_list == "data/noai/robots.json"
+    loaded = load_settings(environ={"CARA_FED_NOAI_ALLOW_SEARCH_BOTS": "Applebot, facebookexternalhit",
+                                    "CARA_FED_NOAI_REFUSE_AI_CRAWLERS": "false"})
+    assert loaded.noai.allow_search_bots == ("Applebot", "facebookexternalhit")
+    assert loaded.noai.refuse_ai_crawlers is False
+    for key, value in (("allowed_crawlers", ["Bot\nDisallow: /"]), ("allow_search_bots", ["Bot # x"]),
+                       ("allowed_crawlers", [""]), ("crawler_list", " ")):
+        with pytest.raises(ConfigError) as caught:
+            Settings().replace(noai={key: value})
+        assert caught.value.key == f"noai.{key}" and "\n" not in str(caught.value)
