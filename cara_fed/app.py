@@ -86,6 +86,9 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
         # Each resource is closed even if closing the one before failed: a database left open keeps
         # aiosqlite's (non-daemon) thread alive and the process would never exit.
         state.started = False
+        if state.streams is not None:
+            await state.streams.close()
+            state.streams = None
         try:
             if state.runner_task is not None:
                 state.runner_stop.set()

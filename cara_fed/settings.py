@@ -106,6 +106,9 @@ class ApiSettings:
         "Longest post, in characters.", _positive))
     max_media_attachments: int = field(default=20, metadata=_key(
         "Most images on one post (the first four are the ones Mastodon shows).", _positive))
+    streaming_poll_seconds: float = field(default=1.0, metadata=_key(
+        "How often the streaming API looks for new posts and notifications (it reads the database, so "
+        "posts handled by separate workers reach every stream too).", _positive))
 
 
 @dataclass(frozen=True)

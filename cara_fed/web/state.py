@@ -15,6 +15,7 @@ from cara_fed.federation.context import Federation
 from tortoise.context import TortoiseContext
 
 from cara_fed.jobs.runner import JobRunner
+from cara_fed.services.streaming import StreamHub
 from cara_fed.settings import Settings
 
 # Builds the outgoing session for a network policy. Production: federation.http.default_session; tests
@@ -34,6 +35,7 @@ class AppState:
     runner_stop: asyncio.Event = field(default_factory=asyncio.Event)
     runner_task: asyncio.Task[None] | None = None
     started: bool = False  # the lifespan startup has finished
+    streams: StreamHub | None = None  # the streaming API's poller, made with the first stream
 
 
 def app_state(app: Quart) -> AppState:
