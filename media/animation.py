@@ -17,7 +17,7 @@ from PIL import Image
 from .colour import profile_space, without_opaque_alpha
 from .encode import Metadata, encode_animated_gif, encode_animated_webp
 from .errors import InvalidMedia
-from .geometry import fit, make_upright, shrink, stored_size, upright_size
+from .geometry import fit, make_upright, shrink, stored_size, upright_size, without_info
 from .exif import read_orientation
 from .probe import PILLOW_ERRORS, ProbeResult
 from .process import Rendered, RenderSettings, Rendition, derive
@@ -107,7 +107,7 @@ def _render(image: Image.Image, probed: ProbeResult, exif: bytes, xmp: bytes,
             padded = Image.new("RGBA", canvas, (0, 0, 0, 0))
             padded.paste(frame, (0, 0))
             frame = padded
-        return make_upright(shrink(frame, full_size, settings.full_resample), orientation)
+        return without_info(make_upright(shrink(frame, full_size, settings.full_resample), orientation))
 
     first = make_frame(0)
     has_alpha = without_opaque_alpha(first).mode == "RGBA" or "transparency" in image.info
@@ -117,6 +117,6 @@ def _render(image: Image.Image, probed: ProbeResult, exif: bytes, xmp: bytes,
                                 durations, 1 if loop is None else loop, meta, settings.encode)
     gif = encode_animated_gif(first, [FrameSource(len(durations) - 1, lambda i: make_frame(i + 1))],
                               durations, loop, disposal=2 if has_alpha else 1)
-    still = without_opaque_alpha(first)
+    still = without_info(without_opaque_alpha(first))
     return derive(still, meta, settings, width=upright[0], height=upright[1], animated=True,
                   full_rendition=Rendition(webp=webp, federation=gif))

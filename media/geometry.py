@@ -52,3 +52,12 @@ def shrink(image: Image.Image, size: tuple[int, int], resample: Image.Resampling
     if image.size == size:
         return image
     return image.resize(size, resample, reducing_gap=2.0)
+
+
+def without_info(image: Image.Image) -> Image.Image:
+    """``image`` with its ``info`` emptied. Pillow copies ``info`` through resize, convert and transpose,
+    and some encoders read it back: JPEG writes ``info["comment"]`` as a COM segment, GIF copies every
+    key of a frame's ``info`` into its options, PNG falls back to ``info`` for the ICC profile and
+    transparency. The upload's comment would then reach the output (test_metadata.py caught it)."""
+    image.info = {}
+    return image

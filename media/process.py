@@ -23,7 +23,7 @@ from .encode import EncodedFile, EncodeSettings, Metadata, encode_still
 from .errors import InvalidMedia
 from .exif import build_exif, read_exif_text, read_orientation
 from .formats import ImageFormat
-from .geometry import fit, make_upright, shrink, stored_size, upright_size
+from .geometry import fit, make_upright, shrink, stored_size, upright_size, without_info
 from .probe import PILLOW_ERRORS, ProbeResult
 from .xmp import RightsNotice, build_xmp
 
@@ -103,7 +103,7 @@ def _render_still(image: Image.Image, probed: ProbeResult, orientation: int, exi
     image.load()  # OSError here for a truncated file (LOAD_TRUNCATED_IMAGES stays False)
     full = shrink(resizable(image), full_size, settings.full_resample)
     full, icc = to_rgb(full, icc)
-    full = without_opaque_alpha(make_upright(full, orientation))
+    full = without_info(without_opaque_alpha(make_upright(full, orientation)))
     meta = Metadata(icc, exif, xmp)
     return derive(full, meta, settings, width=upright[0], height=upright[1], animated=False)
 

@@ -1,0 +1,236 @@
+"""Derivatives: sizes, formats, orientation, colour, alpha, HEIC/AVIF conversion, blurhash, meta."""
+
+from __future__ import annotations
+
+import io
+
+import blurhash
+import pytest
+from PIL import Image, ImageCms
+from PIL.JpegImagePlugin import JpegImageFile
+
+from media import (Focus, ImageFormat, InvalidMedia, MediaLimits, ProcessedMedia, RenderSettings,
+                   process_upload)
+from media.colour import SRGB_ICC
+from media.storage import MemoryStorage
+
+from .imagegen import encode, picture
+
+POLICY = "https://art.example/about/ai"
+
+
+def upload(data: bytes, **options: object) -> tuple[ProcessedMedia, MemoryStorage]:
+    storage = MemoryStorage()
+    result = process_upload(data, limits=MediaLimits(), artist_name="Ada", policy_url=POLICY,
+                            storage=storage, **options)  # type: ignore[arg-type]
+    return result, storage
+
+
+def opened(storage: MemoryStorage, name: str) -> Image.Image:
+    image = Image.open(io.BytesIO(storage.open(name).read()))
+    image.load()
+    return image
+
+
+def near(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 40) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=False))
+
+
+def test_default_sizes_and_encodings() -> None:
+    result, storage = upload(encode(picture((3000, 2000)), "JPEG", quality=90))
+    assert (result.width, result.height) == (3000, 2000)
+    expected = {"full": (3000, 2000), "preview": (1280, 853), "thumbnail": (400, 267)}
+    for which, size in expected.items():
+        rendition = getattr(result, which)
+        assert rendition.webp.content_type == "image/webp"
+        assert rendition.federation.content_type == "image/jpeg"
+        for stored, fmt in ((rendition.webp, "WEBP"), (rendition.federation, "JPEG")):
+            image = opened(storage, stored.name)
+            assert image.format == fmt and image.mode == "RGB"
+            assert image.size == size == (stored.width, stored.height)
+            assert stored.size == storage.stat(stored.name).size
+            assert stored.name.endswith("." + ("webp" if fmt == "WEBP" else "jpg"))
+    assert result.untouched is None and not result.animated and not result.has_alpha
+
+
+def test_full_size_copy_is_capped_and_small_images_are_never_enlarged() -> None:
+    settings = RenderSettings(full_max_edge=1000, preview_edge=500, thumbnail_edge=100)
+    result, _ = upload(encode(picture((1500, 3000)), "PNG"), settings=settings)
+    assert (result.full.webp.width, result.full.webp.height) == (500, 1000)
+    assert (result.preview.webp.width, result.preview.webp.height) == (250, 500)
+    assert (result.thumbnail.webp.width, result.thumbnail.webp.height) == (50, 100)
+    result, _ = upload(encode(picture((200, 120)), "PNG"))
+    for rendition in (result.full, result.preview, result.thumbnail):
+        assert (rendition.webp.width, rendition.webp.height) == (200, 120)
+
+
+def test_jpeg_is_decoded_in_draft_mode_at_the_size_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    requested: list[tuple[int, int]] = []
+    real_draft = JpegImageFile.draft
+
+    def spy(self: JpegImageFile, mode: str | None, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
+        assert size is not None
+        requested.append(size)
+        result = real_draft(self, mode, size)
+        assert self.size[0] >= size[0] and self.size[1] >= size[1]
+        return result
+
+    monkeypatch.setattr(JpegImageFile, "draft", spy)
+    settings = RenderSettings(full_max_edge=500, preview_edge=300, thumbnail_edge=100)
+    result, _ = upload(encode(picture((2400, 1600)), "JPEG"), settings=settings)
+    assert requested == [(500, 333)]
+    assert (result.full.webp.width, result.full.webp.height) == (500, 333)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_exif_orientation_is_applied_to_every_derivative(orientation: int) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = picture((400, 300))  # red top-left, green top-right, as stored
+    result, storage = upload(encode(stored, "JPEG", quality=95, exif=exif))
+    upright = (300, 400) if orientation in (6, 8) else (400, 300)
+    assert (result.width, result.height) == upright
+    # Where the stored top-left (red) and top-right (green) corners are seen once upright.
+    red_at, green_at = {1: ((5, 5), (-6, 5)), 3: ((-6, -6), (5, -6)),
+                        6: ((-6, 5), (-6, -6)), 8: ((5, -6), (5, 5))}[orientation]
+    for rendition in (result.full, result.preview, result.thumbnail):
+        for stored_file in (rendition.webp, rendition.federation):
+            image = opened(storage, stored_file.name)
+            w, h = image.size
+            assert (w > h) == (upright[0] > upright[1])
+            scale = w / upright[0]
+            def at(corner: tuple[int, int]) -> tuple[int, ...]:
+                x, y = corner
+                x = int(x * scale) if x >= 0 else w + int(x * scale) - 1
+                y = int(y * scale) if y >= 0 else h + int(y * scale) - 1
+                return image.getpixel((max(0, x), max(0, y)))  # type: ignore[return-value]
+            assert near(at(red_at), (255, 0, 0), 60), (orientation, stored_file.name)
+            assert near(at(green_at), (0, 255, 0), 60), (orientation, stored_file.name)
+            assert 0x0112 not in image.getexif()
+
+
+def test_an_rgb_icc_profile_is_kept_byte_for_byte() -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for fmt in ("JPEG", "PNG", "WEBP"):
+        result, storage = upload(encode(picture((300, 200)), fmt, icc_profile=profile))
+        for rendition in (result.full, result.preview, result.thumbnail):
+            for stored in (rendition.webp, rendition.federation):
+                assert opened(storage, stored.name).info.get("icc_profile") == profile
+
+
+def test_cmyk_jpeg_becomes_rgb_with_the_right_colours() -> None:
+    cmyk = Image.new("CMYK", (200, 100), (0, 255, 255, 0))  # red in ink
+    result, storage = upload(encode(cmyk, "JPEG", quality=95))
+    for stored in (result.full.webp, result.full.federation, result.thumbnail.federation):
+        image = opened(storage, stored.name)
+        assert image.mode == "RGB"
+        assert near(image.getpixel((50, 50)), (255, 0, 0))  # type: ignore[arg-type]
+        assert "icc_profile" not in image.info  # a CMYK profile must not label RGB pixels
+
+
+def test_a_profile_that_does_not_match_the_pixels_is_dropped() -> None:
+    grey_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    result, storage = upload(encode(picture((100, 80)), "PNG", icc_profile=grey_profile))
+    assert "icc_profile" not in opened(storage, result.full.webp.name).info
+
+
+def test_sixteen_bit_grey_png_is_scaled_not_clipped() -> None:
+    grey = Image.new("I;16", (120, 80), 40_000)
+    result, storage = upload(encode(grey, "PNG"))
+    image = opened(storage, result.full.federation.name)
+    assert image.mode == "RGB"
+    value = image.getpixel((10, 10))
+    assert near(value, (155, 155, 155), 3), value  # 40000 / 257, not 255
+
+
+def test_grey_jpeg_and_one_bit_png_become_rgb() -> None:
+    for data in (encode(picture((120, 80), "L"), "JPEG"), encode(picture((120, 80), "1"), "PNG")):
+        result, storage = upload(data)
+        assert opened(storage, result.preview.webp.name).mode == "RGB"
+        assert opened(storage, result.preview.federation.name).mode == "RGB"
+
+
+def test_palette_png_with_transparency_keeps_alpha_and_federates_as_png() -> None:
+    image = Image.new("P", (160, 120), 0)
+    image.putpalette([255, 255, 255, 200, 30, 30] + [0] * 762)
+    image.paste(1, (40, 30, 120, 90))
+    result, storage = upload(encode(image, "PNG", transparency=0))
+    assert result.has_alpha
+    for rendition in (result.full, result.preview, result.thumbnail):
+        assert rendition.federation.content_type == "image/png"
+        for stored in (rendition.webp, rendition.federation):
+            out = opened(storage, stored.name)
+            assert out.mode == "RGBA"
+            assert out.getpixel((0, 0))[3] == 0  # type: ignore[index]
+            w, h = out.size
+            assert out.getpixel((w // 2, h // 2))[3] == 255  # type: ignore[index]
+
+
+def test_opaque_alpha_is_dropped_so_federation_gets_a_jpeg() -> None:
+    rgba = picture((200, 100)).convert("RGBA")
+    result, _ = upload(encode(rgba, "PNG"))
+    assert not result.has_alpha
+    assert result.full.federation.content_type == "image/jpeg"
+
+
+@pytest.mark.parametrize(("fmt", "mime"), [("HEIF", "image/heic"), ("AVIF", "image/avif")])
+def test_heic_and_avif_are_converted(fmt: str, mime: str) -> None:
+    import pillow_heif  # noqa: F401 - the HEIF writer
+
+    data = encode(picture((320, 240)), fmt, quality=80)
+    result, storage = upload(data)
+    assert result.source_content_type == mime
+    assert (result.width, result.height) == (320, 240)
+    full = opened(storage, result.full.federation.name)
+    assert full.format == "JPEG" and full.size == (320, 240)
+    assert near(full.getpixel((5, 5)), (255, 0, 0), 70)  # type: ignore[arg-type]
+    assert opened(storage, result.full.webp.name).format == "WEBP"
+
+
+def test_blurhash_is_4x3_and_decodes_to_the_image_colours() -> None:
+    result, _ = upload(encode(Image.new("RGB", (300, 200), (200, 40, 40)), "PNG"))
+    assert len(result.blurhash) == 6 + 2 * (4 * 3 - 1)
+    x, y = blurhash.components(result.blurhash)
+    assert (x, y) == (4, 3)
+    pixels = blurhash.decode(result.blurhash, 8, 6)
+    assert near(tuple(int(c) for c in pixels[3][4]), (200, 40, 40), 8)
+
+
+def test_blurhash_of_transparent_image_is_over_white() -> None:
+    transparent = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    result, _ = upload(encode(transparent, "PNG"))
+    pixels = blurhash.decode(result.blurhash, 4, 4)
+    assert near(tuple(int(c) for c in pixels[2][2]), (255, 255, 255), 3)
+
+
+def test_meta_has_mastodons_shape() -> None:
+    result, _ = upload(encode(picture((3000, 2000)), "JPEG"), focus=Focus(-0.5, 0.25))
+    meta = result.meta
+    assert meta == {
+        "original": {"width": 3000, "height": 2000, "size": "3000x2000", "aspect": 1.5},
+        "small": {"width": 1280, "height": 853, "size": "1280x853", "aspect": 1280 / 853},
+        "focus": {"x": -0.5, "y": 0.25},
+    }
+    meta["original"]["width"] = 1  # a fresh dict each time: the frozen result is not changed
+    assert result.meta["original"]["width"] == 3000
+    assert upload(encode(picture((30, 20)), "PNG"))[0].meta["focus"] == {"x": 0.0, "y": 0.0}
+
+
+@pytest.mark.parametrize("text", ["0.5", "2,0", "-1.5,0", "nan,0", "inf,1", "a,b", "1,2,3", ""])
+def test_bad_focus_is_invalid_media(text: str) -> None:
+    with pytest.raises(InvalidMedia):
+        Focus.parse(text)
+
+
+def test_focus_parses_mastodons_form_field() -> None:
+    assert Focus.parse("-0.42,0.69") == Focus(-0.42, 0.69)
+    assert Focus.parse("1,-1").as_dict() == {"x": 1.0, "y": -1.0}
+
+
+def test_grey_with_a_grey_profile_is_converted_through_it() -> None:
+    # Pillow cannot make a GRAY profile, so take the sRGB output path as the check: the result is RGB
+    # labelled sRGB or unlabelled, never a GRAY profile on RGB pixels.
+    result, storage = upload(encode(picture((60, 40), "L"), "PNG"))
+    info = opened(storage, result.full.webp.name).info
+    assert info.get("icc_profile") in (None, SRGB_ICC)
+    assert result.source_format is ImageFormat.PNG
