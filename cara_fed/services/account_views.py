@@ -148,7 +148,8 @@ async def follow_requests(account: Account, page: Page) -> list[AccountRow]:
 
 async def familiar_followers(viewer: Account, account_ids: list[int], per_account: int = 40
                              ) -> dict[int, list[Account]]:
-    """For each account, the accounts ``viewer`` follows that follow it (Mastodon's familiar followers)."""
+    """For each account, the accounts ``viewer`` follows that follow it (Mastodon's FamiliarFollowersPresenter:
+    followers who hide their collections are left out)."""
     ids: list[object] = list(dict.fromkeys(account_ids))
     if not ids:
         return {}
@@ -156,8 +157,8 @@ async def familiar_followers(viewer: Account, account_ids: list[int], per_accoun
         f"SELECT f.target_account_id AS target, f.account_id AS follower FROM follows f "
         f"JOIN follows mine ON mine.target_account_id = f.account_id AND mine.account_id = ? "
         f"JOIN accounts a ON a.id = f.account_id "
-        f"WHERE f.target_account_id IN ({in_list(ids)}) AND a.suspended_at IS NULL ORDER BY f.id DESC",
-        [viewer.id, *ids])
+        f"WHERE f.target_account_id IN ({in_list(ids)}) AND a.suspended_at IS NULL AND a.hide_collections = ? "
+        f"ORDER BY f.id DESC", [viewer.id, *ids, False])
     wanted: dict[int, list[int]] = {}
     for row in rows:
         found = wanted.setdefault(int(row["target"]), [])  # type: ignore[call-overload]

@@ -114,6 +114,7 @@ async def test_update_credentials_with_a_form(api: Api, mira: ApiUser, juno: Api
     user = await User.get(id=mira.user.id)
     assert (user.default_visibility, user.default_sensitive, user.default_language) == ("unlisted", True, "de")
     again = await api.get("/api/v1/accounts/verify_credentials", mira)
+    assert_entity("CredentialAccount", again.body)
     assert again.body["display_name"] == "Mira O." and again.body["source"]["note"] == form["note"]
 
 
@@ -136,6 +137,7 @@ async def test_update_credentials_multipart_without_files(api: Api, mira: ApiUse
     form.add_field("fields_attributes[0][value]", "Lagos")
     response = await api.patch("/api/v1/accounts/update_credentials", mira, data=form)
     assert response.status == 200, response.body
+    assert_entity("CredentialAccount", response.body)
     assert response.body["display_name"] == "Mira (multipart)"
     assert response.body["source"]["fields"][0]["value"] == "Lagos"
 
@@ -205,6 +207,7 @@ async def test_unlocking_accepts_the_waiting_requests(api: Api, mira: ApiUser, j
     await FollowRequest.create(account=juno.account, target_account=mira.account)
     response = await api.patch("/api/v1/accounts/update_credentials", mira, data={"locked": "false"})
     assert response.status == 200 and response.body["locked"] is False
+    assert_entity("CredentialAccount", response.body)
     assert await Follow.filter(account_id=juno.account.id, target_account_id=mira.account.id).exists()
     assert not await FollowRequest.exists()
 
@@ -253,6 +256,7 @@ async def test_lookup_finds_known_remote_accounts_only(api: Api, zoe: Peer, fedi
     account = await remote_account(zoe)
     response = await api.get("/api/v1/accounts/lookup", params={"acct": "zoe@remote.example"})
     assert response.status == 200 and response.body["id"] == str(account.id)
+    assert_entity("Account", response.body)
     fediverse.requests.clear()
     for acct in ("nobody@remote.example", "nobody", "", "zoe"):
         missing = await api.get("/api/v1/accounts/lookup", params={"acct": acct})
@@ -367,8 +371,10 @@ async def test_followers_and_following_page_by_follow_row(api: Api, mira: ApiUse
     assert rels["next"]["max_id"] == [str(rows[1].id)] and rels["prev"]["min_id"] == [str(rows[3].id)]
     rest = await api.get(f"{base}/followers", params={"limit": "3", "max_id": str(rows[1].id)})
     assert [a["acct"] for a in rest.body] == ["fan0"]
+    assert_entities("Account", rest.body)
     newer = await api.get(f"{base}/followers", params={"min_id": str(rows[1].id)})
     assert [a["acct"] for a in newer.body] == ["zoe@remote.example", "fan2"]
+    assert_entities("Account", newer.body)
 
     following = await api.get(f"{base}/following")
     assert [a["acct"] for a in following.body] == ["fan0"]
@@ -386,8 +392,10 @@ async def test_hidden_collections_are_empty_except_for_the_owner(api: Api, mira:
             response = await api.get(f"/api/v1/accounts/{mira.account.id}/{path}", who)
             assert response.status == 200 and response.body == []
         own = await api.get(f"/api/v1/accounts/{mira.account.id}/{path}", mira)
+        assert_entities("Account", own.body)
         assert [a["username"] for a in own.body] == ["juno"]
     shown = await api.get(f"/api/v1/accounts/{mira.account.id}")
+    assert_entity("Account", shown.body)
     assert shown.body["followers_count"] == 1 and shown.body["hide_collections"] is True
 
 

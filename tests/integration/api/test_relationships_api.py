@@ -77,6 +77,7 @@ async def test_follow_an_open_local_account(api: Api, mira: ApiUser, juno: ApiUs
     assert again["showing_reblogs"] is True and again["notifying"] is True
     assert await Follow.filter(account_id=mira.account.id).count() == 1 and await kinds(juno) == ["follow"]
     counts = await api.get(f"/api/v1/accounts/{juno.account.id}")
+    assert_entity("Account", counts.body)
     assert counts.body["followers_count"] == 1
 
 
@@ -91,6 +92,7 @@ async def test_follow_a_locked_account_asks_first(api: Api, mira: ApiUser, juno:
     assert_entities("Account", listed.body)
     assert 'rel="next"' in listed.headers["Link"]
     creds = await api.get("/api/v1/accounts/verify_credentials", juno)
+    assert_entity("CredentialAccount", creds.body)
     assert creds.body["source"]["follow_requests_count"] == 1
 
     authorized = await api.post(f"/api/v1/follow_requests/{mira.account.id}/authorize", juno)
@@ -107,6 +109,7 @@ async def test_reject_a_local_request(api: Api, mira: ApiUser, juno: ApiUser) ->
     await act(api, mira, juno, "follow")
     rejected = await api.post(f"/api/v1/follow_requests/{mira.account.id}/reject", juno)
     assert rejected.status == 200 and rejected.body["requested_by"] is False
+    assert_entity("Relationship", rejected.body)
     assert not await FollowRequest.exists() and not await Follow.exists() and await kinds(juno) == []
     missing = await api.post(f"/api/v1/follow_requests/{mira.account.id}/authorize", juno)
     assert missing.status == 404 and missing.body == {"error": "Record not found"}
@@ -172,6 +175,7 @@ async def test_follow_a_remote_account_until_its_server_accepts(api: Api, mira: 
     assert now["following"] is True and now["requested"] is False
     following = await api.get(f"/api/v1/accounts/{mira.account.id}/following")
     assert [a["acct"] for a in following.body] == ["zoe@remote.example"]
+    assert_entities("Account", following.body)
 
     fediverse.requests.clear()
     body = await act(api, mira, remote, "unfollow")
@@ -205,14 +209,17 @@ async def test_remote_follow_requests_are_answered_with_accept_or_reject(
     await run_jobs(settings, fediverse)
     listed = await api.get("/api/v1/follow_requests", mira)
     assert sorted(a["acct"] for a in listed.body) == ["bob@remote.example", "zoe@remote.example"]
+    assert_entities("Account", listed.body)
     assert await kinds(mira) == ["follow_request", "follow_request"]
     fediverse.requests.clear()
 
     zoe_account, bob_account = await stored(zoe), await stored(bob)
     ok = await api.post(f"/api/v1/follow_requests/{zoe_account.id}/authorize", mira)
     assert ok.status == 200 and ok.body["followed_by"] is True
+    assert_entity("Relationship", ok.body)
     no = await api.post(f"/api/v1/follow_requests/{bob_account.id}/reject", mira)
     assert no.status == 200 and no.body["followed_by"] is False and no.body["requested_by"] is False
+    assert_entity("Relationship", no.body)
     await run_jobs(settings, fediverse)
     answers = {r.url: r.json() for r in fediverse.posts}
     accept, reject = answers[zoe.inbox], answers[bob.inbox]
@@ -320,3 +327,6 @@ async def test_familiar_followers(api: Api, mira: ApiUser, juno: ApiUser) -> Non
         assert_entity("FamiliarFollowers", entry)
     assert sorted(a["username"] for a in response.body[0]["accounts"]) == ["ada", "juno"]
     assert response.body[1]["accounts"] == []
+    await Account.filter(id=ada.account.id).update(hide_collections=True)
+    hidden = await api.get("/api/v1/accounts/familiar_followers", mira, params={"id[]": str(max_.account.id)})
+    assert [a["username"] for a in hidden.body[0]["accounts"]] == ["juno"]

@@ -11,7 +11,7 @@ import pytest
 from activitypub.keys import KeyPair
 from cara_fed.models import Account, DomainBlock, Follow, Status, Tag
 from tests.integration.api.peers import PUBLIC, Peer, remote_account
-from tests.support.api import Api, ApiUser, make_user
+from tests.support.api import Api, ApiResponse, ApiUser, make_user
 from tests.support.fakefed import FakeFediverse
 from tests.support.openapi import assert_entities, assert_entity
 from tests.support.servers import RunningServer
@@ -44,6 +44,13 @@ async def search(api: Api, who: ApiUser | None, **query: str) -> dict[str, list[
     return response.body  # type: ignore[no-any-return]
 
 
+async def account_search(api: Api, who: ApiUser | None, params: dict[str, str]) -> ApiResponse:
+    response = await api.get("/api/v1/accounts/search", who, params=params)
+    if response.status == 200:
+        assert_entities("Account", response.body)
+    return response
+
+
 # -- accounts -----------------------------------------------------------------------------------------------
 
 async def test_account_search_by_username_and_display_name_prefix(api: Api, mira: ApiUser, zoe: Peer) -> None:
@@ -53,29 +60,29 @@ async def test_account_search_by_username_and_display_name_prefix(api: Api, mira
     remote_mira = await Account.create(username="mira", domain="remote.example", uri="https://remote.example/users/mira",
                                        inbox_url="https://remote.example/users/mira/inbox", public_key_pem="")
     await remote_account(zoe)
-    response = await api.get("/api/v1/accounts/search", mira, params={"q": "mira"})
+    response = await account_search(api, mira, {"q": "mira"})
     assert response.status == 200, response.body
     assert_entities("Account", response.body)
     # The exact username first (local before remote), then the other prefixes; display names by word.
     assert [a["acct"] for a in response.body] == ["mira", "mira@remote.example", "miranda", "someone"]
-    by_name = await api.get("/api/v1/accounts/search", mira, params={"q": "@oka"})
+    by_name = await account_search(api, mira, {"q": "@oka"})
     assert [a["acct"] for a in by_name.body] == ["mira", "okapi"]  # "Mira Okafor" and "okapi"
-    handle = await api.get("/api/v1/accounts/search", mira, params={"q": "mira@remote.example"})
+    handle = await account_search(api, mira, {"q": "mira@remote.example"})
     assert [a["id"] for a in handle.body][0] == str(remote_mira.id)
-    paged = await api.get("/api/v1/accounts/search", mira, params={"q": "mira", "limit": "2", "offset": "2"})
+    paged = await account_search(api, mira, {"q": "mira", "limit": "2", "offset": "2"})
     assert [a["acct"] for a in paged.body] == ["miranda", "someone"]
-    beyond = await api.get("/api/v1/accounts/search", mira, params={"q": "mira", "offset": "50"})
+    beyond = await account_search(api, mira, {"q": "mira", "offset": "50"})
     assert beyond.body == []
-    wild = await api.get("/api/v1/accounts/search", mira, params={"q": "%"})
+    wild = await account_search(api, mira, {"q": "%"})
     assert wild.body == []  # LIKE wildcards are matched literally
 
 
 async def test_account_search_following_only(api: Api, mira: ApiUser) -> None:
     ada, adam = await make_user("ada"), await make_user("adam")
     await Follow.create(account=mira.account, target_account=adam.account)
-    response = await api.get("/api/v1/accounts/search", mira, params={"q": "ada", "following": "true"})
+    response = await account_search(api, mira, {"q": "ada", "following": "true"})
     assert [a["username"] for a in response.body] == ["adam"]
-    everyone = await api.get("/api/v1/accounts/search", mira, params={"q": "ada", "following": "0"})
+    everyone = await account_search(api, mira, {"q": "ada", "following": "0"})
     assert [a["username"] for a in everyone.body] == [ada.account.username, "adam"]
 
 
@@ -84,11 +91,11 @@ async def test_account_search_leaves_out_suspended_accounts_and_the_instance_act
 
     gone = await make_user("artless")
     await Account.filter(id=gone.account.id).update(suspended_at=datetime.now(UTC))
-    assert (await api.get("/api/v1/accounts/search", mira, params={"q": "art"})).body == []
+    assert (await account_search(api, mira, {"q": "art"})).body == []
 
 
 async def test_account_search_needs_a_user(api: Api) -> None:
-    assert (await api.get("/api/v1/accounts/search", params={"q": "mira"})).status == 401
+    assert (await account_search(api, None, {"q": "mira"})).status == 401
 
 
 async def test_resolve_a_remote_handle_with_webfinger(api: Api, mira: ApiUser, zoe: Peer,
@@ -106,7 +113,7 @@ async def test_resolve_a_remote_handle_with_webfinger(api: Api, mira: ApiUser, z
     assert "Signature" in fetched[1].headers  # actor fetched as our instance actor
     # Known now: found again without the network, also through the v1 account search.
     fediverse.requests.clear()
-    again = await api.get("/api/v1/accounts/search", mira, params={"q": "zoe@remote.example", "resolve": "true"})
+    again = await account_search(api, mira, {"q": "zoe@remote.example", "resolve": "true"})
     assert [a["id"] for a in again.body] == [str(stored.id)] and fediverse.requests == []
 
 
@@ -233,3 +240,33 @@ async def test_the_type_parameter_limits_the_answer(api: Api, mira: ApiUser) -> 
 
 async def test_v1_search_is_gone(api: Api, mira: ApiUser) -> None:
     assert (await api.get("/api/v1/search", mira, params={"q": "mira"})).status == 404
+
+
+async def test_a_plain_http_peer_on_loopback_is_resolved(api: Api, mira: ApiUser, fediverse: FakeFediverse,
+                                                         rsa_keypair: KeyPair) -> None:
+    """Development and interop peers on loopback speak http: WebFinger falls back to it there (only)."""
+    peer = Peer(fediverse, rsa_keypair, "lin", host="localhost")
+    document = peer.document()
+    document_http = {**document, "id": "http://localhost/users/lin", "inbox": "http://localhost/users/lin/inbox",
+                     "publicKey": {**document["publicKey"], "id": "http://localhost/users/lin#main-key",
+                                   "owner": "http://localhost/users/lin"}}
+    fediverse.serve("http://localhost/users/lin", document_http)
+    fediverse.serve("http://localhost/.well-known/webfinger?resource=acct:lin@localhost", {
+        "subject": "acct:lin@localhost",
+        "links": [{"rel": "self", "type": "application/activity+json", "href": "http://localhost/users/lin"}]},
+        content_type="application/jrd+json")
+    body = await search(api, mira, q="lin@localhost", resolve="true")
+    assert [a["acct"] for a in body["accounts"]] == ["lin@localhost"]
+    asked = [r.url for r in fediverse.requests if "webfinger" in r.url]
+    assert asked == ["https://localhost/.well-known/webfinger?resource=acct:lin@localhost",
+                     "http://localhost/.well-known/webfinger?resource=acct:lin@localhost"]
+
+
+async def test_no_plain_http_fallback_for_other_hosts(api: Api, mira: ApiUser, fediverse: FakeFediverse) -> None:
+    fediverse.serve("http://remote.example/.well-known/webfinger?resource=acct:lin@remote.example", {
+        "subject": "acct:lin@remote.example",
+        "links": [{"rel": "self", "type": "application/activity+json", "href": "http://remote.example/users/lin"}]},
+        content_type="application/jrd+json")
+    assert (await search(api, mira, q="lin@remote.example", resolve="true"))["accounts"] == []
+    assert [r.url for r in fediverse.requests] == [
+        "https://remote.example/.well-known/webfinger?resource=acct:lin@remote.example"]
