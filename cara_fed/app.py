@@ -29,6 +29,7 @@ from cara_fed.web.actors import bp as actors_bp
 from cara_fed.web.collections import bp as collections_bp
 from cara_fed.web.health import bp as health_bp
 from cara_fed.web.inbox import bp as inbox_bp
+from cara_fed.web.media import bp as media_bp
 from cara_fed.web.noai import install_noai
 from cara_fed.web.objects import bp as objects_bp
 from cara_fed.web.wellknown import bp as wellknown_bp
@@ -44,7 +45,9 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
                run_jobs: bool | None = None) -> Quart:
     """A new app. ``run_jobs`` overrides ``jobs.run_in_process`` (tests drive jobs themselves)."""
     app = Quart(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # media uploads; the inbox sets its own 1 MiB cap
+    # Uploads up to the media limit (the pipeline answers 422 just above it; 413 beyond this margin); the
+    # inbox sets its own 1 MiB cap.
+    app.config["MAX_CONTENT_LENGTH"] = settings.media.max_upload_bytes + 1024 * 1024
     state = AppState(settings=settings, http_session_factory=http_session_factory or default_session,
                      policy=network_policy(settings))
     app.extensions["cara_fed"] = state
@@ -56,6 +59,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     app.register_blueprint(objects_bp)
     app.register_blueprint(collections_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(media_bp)
     install_api(app)
     load_job_handlers()  # the kinds this app enqueues and its in-process runner runs
     register_error_handlers(app)

@@ -39,12 +39,26 @@ def audience(status: Status, urls: LocalUrls) -> tuple[list[str], list[str]]:
     return mentioned, []  # direct
 
 
+_TYPES_BY_EXTENSION = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
+
+
+def federated_file(media: MediaAttachment, urls: LocalUrls) -> tuple[str, str | None]:
+    """(url, mediaType) of the copy other servers get: the pixels-untouched original when there is one,
+    else the full-size JPEG/PNG copy (Pixelfed drops WebP: DESIGN.md section 6)."""
+    if media.remote_url and not media.file_path:
+        return media.remote_url, media.content_type
+    files = media.files if isinstance(media.files, dict) else {}
+    name = files.get("untouched") or files.get("full_federation") or media.file_path or ""
+    return urls.media(name), _TYPES_BY_EXTENSION.get(name.rsplit(".", 1)[-1], media.content_type)
+
+
 def media_to_ap(media: MediaAttachment, urls: LocalUrls) -> dict[str, Any]:
     original = media.meta.get("original", {}) if isinstance(media.meta, dict) else {}
+    url, media_type = federated_file(media, urls)
     document: dict[str, Any] = {
         "type": "Image" if media.type == "image" else "Document",
-        "mediaType": media.content_type,
-        "url": media.remote_url if media.remote_url else urls.media(media.file_path or ""),
+        "mediaType": media_type,
+        "url": url,
         "name": media.description,  # alt text: Mastodon reads `name`, Pixelfed and others `summary`
         "summary": media.description,
         "focalPoint": [media.focus_x, media.focus_y],

@@ -9,9 +9,10 @@ from cara_fed.models import MediaAttachment
 
 
 def media_urls(media: MediaAttachment, urls: LocalUrls) -> tuple[str | None, str | None]:
-    """(url, preview_url): our full-size and preview copies; a remote file not cached here is linked."""
+    """(url, preview_url): the pixels-untouched original or our full-size copy, and the preview; a remote
+    file not cached here is linked."""
     files = media.files if isinstance(media.files, dict) else {}
-    full = files.get("full") or media.file_path
+    full = files.get("untouched") or files.get("full") or media.file_path
     preview = files.get("preview") or full
     if full:
         return urls.media(full), urls.media(preview) if preview else None
