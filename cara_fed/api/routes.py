@@ -19,6 +19,7 @@ def _blueprints() -> list:  # type: ignore[type-arg]
     from cara_fed.api.accounts import bp as accounts_bp
     from cara_fed.api.follows import bp as follows_bp
     from cara_fed.api.instance import bp as instance_bp
+    from cara_fed.api.media import bp as media_bp
     from cara_fed.api.misc import bp as misc_bp
     from cara_fed.api.notifications import bp as notifications_bp
     from cara_fed.api.oauth import blueprints as oauth_blueprints
@@ -28,4 +29,4 @@ def _blueprints() -> list:  # type: ignore[type-arg]
     from cara_fed.api.timelines import bp as timelines_bp
 
     return [instance_bp, accounts_bp, statuses_bp, timelines_bp, notifications_bp, misc_bp, account_lists_bp,
-            follows_bp, search_bp, streaming_bp, *oauth_blueprints()]
+            follows_bp, search_bp, streaming_bp, media_bp, *oauth_blueprints()]
