@@ -3,6 +3,7 @@ non-null), one query for any number of accounts."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from cara_fed.db import in_list, raw_rows
@@ -29,10 +30,11 @@ async def relationships_to_api(viewer: Account, target_ids: list[int]) -> list[d
            f"UNION ALL SELECT 'blocked_by', account_id, NULL, NULL FROM blocks "
            f"WHERE target_account_id = ? AND account_id IN ({marks}) "
            f"UNION ALL SELECT 'muting', target_account_id, hide_notifications, NULL FROM mutes "
-           f"WHERE account_id = ? AND target_account_id IN ({marks})")
+           f"WHERE account_id = ? AND target_account_id IN ({marks}) AND (expires_at IS NULL OR expires_at > ?)")
     params: list[object] = []
     for _ in range(7):
         params += [me, *ids]
+    params.append(datetime.now(UTC))  # a mute with a duration is over when it expires
     found: dict[tuple[str, int], dict[str, object]] = {}
     for row in await raw_rows(sql, params):
         found[(str(row["k"]), int(row["id"]))] = row  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ checked against the OpenAPI description."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -266,6 +267,10 @@ async def test_mute_with_options(api: Api, mira: ApiUser, juno: ApiUser) -> None
     assert body["muting"] is True and body["muting_notifications"] is False
     mute = await Mute.get(account_id=mira.account.id)
     assert mute.hide_notifications is False and mute.expires_at is not None
+    await Mute.filter(account_id=mira.account.id).update(expires_at=datetime.now(UTC) + timedelta(minutes=1))
+    assert (await rel(api, mira, juno))["muting"] is True
+    await Mute.filter(account_id=mira.account.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert (await rel(api, mira, juno))["muting"] is False  # over
     body = await act(api, mira, juno, "mute", json={})
     assert body["muting_notifications"] is True and (await Mute.get(account_id=mira.account.id)).expires_at is None
     assert await Mute.all().count() == 1
