@@ -29,7 +29,7 @@ class EncodeSettings:
     jpeg_quality: int = 88
     webp_quality: int = 85
     webp_method_full: int = 0
-    webp_method_small: int = 4
+    webp_method_small: int = 2
     png_compress_level: int = 6
     animation_webp_method: int = 0
 

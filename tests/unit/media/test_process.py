@@ -234,3 +234,37 @@ def test_grey_with_a_grey_profile_is_converted_through_it() -> None:
     info = opened(storage, result.full.webp.name).info
     assert info.get("icc_profile") in (None, SRGB_ICC)
     assert result.source_format is ImageFormat.PNG
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_resampling_in_two_halves_matches_one_piece(mode: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import ImageChops
+
+    from media.geometry import shrink, shrink_split
+
+    source = picture((2600, 1700), mode)  # above the 4 MP split threshold
+    size = (1733, 1133)  # an odd height: halves of 566 and 567 rows
+    with ThreadPoolExecutor(1) as pool:
+        split = shrink_split(source, size, Image.Resampling.HAMMING, pool)
+    whole = shrink(source, size, Image.Resampling.HAMMING)
+    assert split.size == whole.size and split.mode == whole.mode == mode
+    if mode == "RGBA":
+        # Compare premultiplied: where alpha is 1/255, a rounding step of 1 in the premultiplied value is a
+        # jump of up to 255 once divided by alpha, invisible but not equal.
+        split, whole = split.convert("RGBa"), whole.convert("RGBa")
+    extrema = ImageChops.difference(split, whole).getextrema()
+    assert max(high for _, high in extrema) <= (1 if mode == "RGB" else 2), extrema  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("size", [(90, 60), (2200, 2000)])
+def test_one_worker_and_two_workers_write_the_same_bytes(size: tuple[int, int]) -> None:
+    data = encode(picture(size, "RGBA"), "PNG") if size[0] < 100 else encode(picture(size), "JPEG")
+    outputs = []
+    for workers in (1, 2):
+        storage = MemoryStorage()
+        result = process_upload(data, limits=MediaLimits(), artist_name="Ada", policy_url=POLICY,
+                                storage=storage, settings=RenderSettings(workers=workers), year=2026)
+        outputs.append([storage.open(name).read() for name in result.storage_names])
+    assert outputs[0] == outputs[1]

@@ -1,0 +1,102 @@
+"""Media pipeline cost: milliseconds per source megapixel for a 24 MP JPEG through ``process_upload``.
+
+    .venv/bin/python -m bench.media [--repeat 5] [--size 6000x4000] [--untouched] [--profile]
+
+The source is made once, in memory: gradients, shapes and camera-like noise at JPEG quality 92, about the
+size of a 24 MP camera JPEG (8-10 MB), so the entropy decoder and the encoders do realistic work. Each run
+is the whole pipeline as the app calls it: probing and caps, decoding (JPEG draft), the full-size copy
+(long edge 4096), preview (1280) and thumbnail (400) as WebP + JPEG with the allow-list EXIF and the no-AI
+XMP, and the blurhash; files go to an in-memory storage (disk writes and fsync are the storage's cost, not
+the pipeline's). Prints CPU time (this process, all threads) and wall time per run and per source
+megapixel; goal: at most 20 ms/MP. ``--profile`` adds cProfile's top functions of one run. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import statistics
+import time
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from bench._support import machine_note, table
+from media import MediaLimits, MemoryStorage, process_upload
+
+GOAL_MS_PER_MP = 20.0
+
+
+def source_jpeg(width: int, height: int) -> bytes:
+    """A photo-like JPEG: smooth gradients, soft shapes, fine texture and sensor-like noise."""
+    size = (width, height)
+    red = Image.linear_gradient("L").resize(size)
+    green = Image.radial_gradient("L").resize(size)
+    blue = red.transpose(Image.Transpose.ROTATE_180)
+    image = Image.merge("RGB", (red, green, blue))
+    draw = ImageDraw.Draw(image)
+    for i in range(40):  # soft shapes: edges at many scales
+        x, y = (i * 7919) % width, (i * 104729) % height
+        radius = 40 + (i * 37) % (min(width, height) // 5)
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius),
+                     fill=((i * 53) % 256, (i * 97) % 256, (i * 29) % 256))
+    image = image.filter(ImageFilter.GaussianBlur(3))
+    texture = Image.effect_noise((width // 4, height // 4), 60).resize(size, Image.Resampling.BICUBIC)
+    grain = Image.effect_noise(size, 18)
+    image = Image.blend(image, Image.merge("RGB", (texture, texture, texture)), 0.25)
+    image = Image.blend(image, Image.merge("RGB", (grain, grain, grain)), 0.12)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def run_once(data: bytes, untouched: bool) -> tuple[float, float, int]:
+    storage = MemoryStorage()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = process_upload(data, limits=MediaLimits(), artist_name="Bench Artist",
+                            policy_url="https://bench.example/about/ai", storage=storage,
+                            pixels_untouched=untouched)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    stored = sum(storage.stat(name).size for name in result.storage_names)
+    return cpu, wall, stored
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--size", default="6000x4000")
+    parser.add_argument("--untouched", action="store_true", help="also write the pixels-untouched copy")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    megapixels = width * height / 1e6
+
+    data = source_jpeg(width, height)
+    print(f"source: {width}x{height} JPEG ({megapixels:.1f} MP), {len(data) / 1e6:.1f} MB; "
+          f"{args.repeat} runs after one warm-up")
+    print(machine_note())
+    run_once(data, args.untouched)  # warm-up: imports, first allocations
+    runs = [run_once(data, args.untouched) for _ in range(args.repeat)]
+    cpus = [r[0] for r in runs]
+    walls = [r[1] for r in runs]
+    rows = [["", "best", "median"],
+            ["CPU  ms/MP", f"{min(cpus) * 1000 / megapixels:.1f}", f"{statistics.median(cpus) * 1000 / megapixels:.1f}"],
+            ["wall ms/MP", f"{min(walls) * 1000 / megapixels:.1f}", f"{statistics.median(walls) * 1000 / megapixels:.1f}"],
+            ["CPU  s/upload", f"{min(cpus):.3f}", f"{statistics.median(cpus):.3f}"],
+            ["wall s/upload", f"{min(walls):.3f}", f"{statistics.median(walls):.3f}"]]
+    print(table(rows))
+    print(f"  stored: {runs[-1][2] / 1e6:.1f} MB in all derivatives; goal {GOAL_MS_PER_MP:.0f} ms/MP")
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run_once(data, args.untouched)
+        profiler.disable()
+        print("top functions by cumulative time (one run):")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(r"media/|PIL/(Image|ImageFile|WebP|Jpeg)", 25)
+
+
+if __name__ == "__main__":
+    main()
