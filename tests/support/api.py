@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,54 @@ async def make_user(username: str, scopes: str = ALL_CLIENT_SCOPES, **account_fi
     return ApiUser(account=account, user=user, token=issued.access_token)
 
 
+# Successful answers of these endpoints are checked against openapi.json as they arrive, so every entity a
+# test receives through this client is validated (issue 4: "Every entity returned in the tests validates").
+# (method, path pattern, schema name, is a list)
+_ID = r"\d+"
+_SHAPES: list[tuple[str, re.Pattern[str], str, bool]] = [(m, re.compile(p + r"\Z"), n, many) for m, p, n, many in [
+    ("POST", r"/api/v1/statuses", "Status", False),
+    ("GET|PUT|DELETE", rf"/api/v1/statuses/{_ID}", "Status", False),
+    ("POST", rf"/api/v1/statuses/{_ID}/(un)?(favourite|reblog|bookmark|pin|mute)", "Status", False),
+    ("GET", rf"/api/v1/statuses/{_ID}/context", "Context", False),
+    ("GET", rf"/api/v1/statuses/{_ID}/history", "StatusEdit", True),
+    ("GET", rf"/api/v1/statuses/{_ID}/source", "StatusSource", False),
+    ("GET", rf"/api/v1/statuses/{_ID}/(favourited_by|reblogged_by)", "Account", True),
+    ("GET", r"/api/v1/timelines/(home|public|tag/[^/]+)", "Status", True),
+    ("GET", r"/api/v1/(favourites|bookmarks)", "Status", True),
+    ("POST", r"/api/v[12]/media", "MediaAttachment", False),
+    ("GET|PUT", rf"/api/v1/media/{_ID}", "MediaAttachment", False),
+    ("GET", r"/api/v1/accounts/verify_credentials", "CredentialAccount", False),
+    ("PATCH", r"/api/v1/accounts/update_credentials", "CredentialAccount", False),
+    ("GET", rf"/api/v1/accounts/({_ID}|lookup)", "Account", False),
+    ("GET", rf"/api/v1/accounts/{_ID}/statuses", "Status", True),
+    ("GET", rf"/api/v1/accounts/{_ID}/(followers|following)", "Account", True),
+    ("GET", r"/api/v1/accounts/relationships", "Relationship", True),
+    ("POST", rf"/api/v1/accounts/{_ID}/(follow|unfollow|block|unblock|mute|unmute|remove_from_followers|note)",
+     "Relationship", False),
+    ("GET", r"/api/v1/notifications", "Notification", True),
+    ("GET", rf"/api/v1/notifications/{_ID}", "Notification", False),
+    ("GET", r"/api/v2/instance/?", "Instance", False),
+    ("GET", r"/api/v1/instance/?", "V1Instance", False),
+    ("GET", r"/api/v2/search", "Search", False),
+    ("GET", r"/api/v1/tags/[^/]+", "Tag", False),
+]]
+
+
+def check_shape(method: str, path: str, status: int, body: Any) -> None:
+    """Validate a successful answer against its openapi.json schema, when the endpoint has one here."""
+    if status != 200:
+        return
+    route = path.split("?", 1)[0]
+    for methods, pattern, name, many in _SHAPES:
+        if method in methods.split("|") and pattern.match(route):
+            from tests.support.openapi import assert_entities, assert_entity
+            if many:
+                assert_entities(name, body)
+            else:
+                assert_entity(name, body)
+            return
+
+
 @dataclass
 class ApiResponse:
     status: int
@@ -46,9 +95,10 @@ class ApiResponse:
 class Api:
     """Calls one server's API; ``as_`` picks whose token goes along (None: anonymous)."""
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, *, check_shapes: bool = True) -> None:
         self.http = http
         self.base_url = base_url
+        self.check_shapes = check_shapes
 
     async def call(self, method: str, path: str, who: ApiUser | None = None, *, json: Any = None,
                    data: Any = None, params: Any = None, headers: dict[str, str] | None = None) -> ApiResponse:
@@ -61,6 +111,8 @@ class Api:
                 body: Any = orjson.loads(text) if text else None
             except ValueError:
                 body = text
+            if self.check_shapes:
+                check_shape(method, path, response.status, body)
             return ApiResponse(response.status, dict(response.headers), body)
 
     async def get(self, path: str, who: ApiUser | None = None, **kw: Any) -> ApiResponse:
