@@ -84,7 +84,8 @@ def _jpeg(data: bytes, limits: MediaLimits) -> HeaderInfo:
             raise InvalidMedia("damaged JPEG: a segment runs past the end of the file")
         if marker in _SOF_MARKERS:
             if marker not in _SOF_ACCEPTED:
-                raise UnsupportedMedia("unsupported kind of JPEG (lossless, hierarchical or arithmetic-coded)")
+                raise UnsupportedMedia(
+                    "unsupported kind of JPEG (lossless, hierarchical or arithmetic-coded)")
             height, width = struct.unpack_from(">HH", data, pos + 3)
             if height == 0 or width == 0:
                 raise InvalidMedia("unsupported JPEG: height given by a DNL marker")

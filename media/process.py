@@ -143,7 +143,8 @@ def derive(full: Image.Image, meta: Metadata, settings: RenderSettings, *, width
     if full_rendition is None and pool is not None:
         pending = pool.submit(encode_still, full, ImageFormat.WEBP, meta, encode)
         federation_source = full.copy()
-    preview = shrink(full, fit(full.size, settings.preview_edge), Image.Resampling.LANCZOS, SMALL_REDUCING_GAP)
+    preview = shrink(full, fit(full.size, settings.preview_edge), Image.Resampling.LANCZOS,
+                     SMALL_REDUCING_GAP)
     if preview is full:  # a small image: its own object, so its saves cannot race with the full-size ones
         preview = full.copy()
     thumbnail = shrink(preview, fit(preview.size, settings.thumbnail_edge), Image.Resampling.LANCZOS,

@@ -179,10 +179,12 @@ def animated_gif(frames: int = 6, size: tuple[int, int] = (120, 80), durations: 
                  transparent: bool = False, loop: int | None = 0) -> bytes:
     images = []
     for i in range(frames):
-        image = Image.new("RGBA" if transparent else "RGB", size, (0, 0, 0, 0) if transparent else (255, 255, 255))
+        background = (0, 0, 0, 0) if transparent else (255, 255, 255)
+        image = Image.new("RGBA" if transparent else "RGB", size, background)
         draw = ImageDraw.Draw(image)
         x = i * (size[0] - 20) // max(1, frames - 1)
-        draw.rectangle((x, size[1] // 8, x + 19, size[1] - size[1] // 8 - 1), fill=(200, 20 * i % 256, 40, 255))
+        margin = size[1] // 8
+        draw.rectangle((x, margin, x + 19, size[1] - margin - 1), fill=(200, 20 * i % 256, 40, 255))
         images.append(image)
     options: dict[str, object] = {"save_all": True, "append_images": images[1:],
                                   "duration": list(durations or [80] * frames), "disposal": 2}

@@ -4,6 +4,7 @@ preview and thumbnail are stills."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -82,7 +83,8 @@ def test_transparent_animation_keeps_alpha() -> None:
 @pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
 def test_animated_webp_and_apng_sources_stay_animated(fmt: str) -> None:
     frames = [picture((80, 60), seed=i) for i in range(4)]
-    source = encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=[50, 60, 70, 80], loop=0)
+    source = encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=[50, 60, 70, 80],
+                    loop=0)
     result, storage = upload(source)
     assert result.animated
     got, durations, _ = frames_of(storage.open(result.full.webp.name).read())
@@ -106,7 +108,8 @@ def test_frames_are_made_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[int] = []
     real_init = media.animation.FrameSource.__init__
 
-    def init(self: media.animation.FrameSource, count: int, make_frame) -> None:  # type: ignore[no-untyped-def]
+    def init(self: media.animation.FrameSource, count: int,
+             make_frame: Callable[[int], Image.Image]) -> None:
         def counting(index: int) -> Image.Image:
             made.append(index)
             return make_frame(index)

@@ -63,7 +63,8 @@ def test_no_planted_secret_survives_in_any_output(outputs: tuple[ProcessedMedia,
         assert b"Canon" not in data, name  # IFD0 Make: not on the allow-list
 
 
-def test_getxmp_reads_the_no_ai_packet_from_every_output(outputs: tuple[ProcessedMedia, dict[str, bytes]]) -> None:
+def test_getxmp_reads_the_no_ai_packet_from_every_output(
+        outputs: tuple[ProcessedMedia, dict[str, bytes]]) -> None:
     _, files = outputs
     for name, data in files.items():
         description = xmp_description(data)
@@ -184,8 +185,10 @@ def test_pillow_png_ignores_xmp_keyword_so_we_write_itxt() -> None:
     assert b"marker" not in data
 
 
-@pytest.mark.parametrize(("field", "value"), [("data_mining", "DMI-NOPE"), ("policy_url", "javascript:alert(1)"),
-                                              ("policy_url", "/relative"), ("policy_url", "https://a b/")])
+@pytest.mark.parametrize(("field", "value"), [
+    ("data_mining", "DMI-NOPE"), ("policy_url", "javascript:alert(1)"), ("policy_url", "/relative"),
+    ("policy_url", "https://a b/"),
+])
 def test_notice_refuses_bad_values(field: str, value: str) -> None:
     options = {"artist_name": "Ada", "policy_url": POLICY, "rights": "(c) Ada", field: value}
     with pytest.raises(ValueError):

@@ -68,7 +68,8 @@ def test_jpeg_is_decoded_in_draft_mode_at_the_size_needed(monkeypatch: pytest.Mo
     requested: list[tuple[int, int]] = []
     real_draft = JpegImageFile.draft
 
-    def spy(self: JpegImageFile, mode: str | None, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
+    def spy(self: JpegImageFile, mode: str | None,
+            size: tuple[int, int] | None) -> tuple[str, tuple[int, int, float, float]] | None:
         assert size is not None
         requested.append(size)
         result = real_draft(self, mode, size)
@@ -255,7 +256,8 @@ def test_resampling_in_two_halves_matches_one_piece(mode: str) -> None:
         # jump of up to 255 once divided by alpha, invisible but not equal.
         split, whole = split.convert("RGBa"), whole.convert("RGBa")
     extrema = ImageChops.difference(split, whole).getextrema()
-    assert max(high for _, high in extrema) <= (1 if mode == "RGB" else 2), extrema  # type: ignore[union-attr]
+    tolerance = 1 if mode == "RGB" else 2
+    assert max(high for _, high in extrema) <= tolerance, extrema  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("size", [(90, 60), (2200, 2000)])

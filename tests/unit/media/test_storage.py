@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import media.storage
-from media import (InvalidStorageName, LocalStorage, MediaLimits, MediaStorage, MemoryStorage, is_storage_name, new_storage_name,
-                   process_upload, validate_storage_name)
+from media import (InvalidStorageName, LocalStorage, MediaLimits, MediaStorage, MemoryStorage,
+                   is_storage_name, new_storage_name, process_upload, validate_storage_name)
 
 from .imagegen import encode, picture
 

@@ -15,8 +15,9 @@ SETTINGS = RenderSettings(full_max_edge=300, preview_edge=200, thumbnail_edge=80
 
 def outputs(data: bytes, untouched: bool) -> tuple[str, list[bytes]]:
     storage = MemoryStorage()
-    result = process_upload(data, limits=MediaLimits(), artist_name="Ada", policy_url="https://art.example/ai",
-                            storage=storage, pixels_untouched=untouched, settings=SETTINGS, year=2026)
+    result = process_upload(data, limits=MediaLimits(), artist_name="Ada",
+                            policy_url="https://art.example/ai", storage=storage,
+                            pixels_untouched=untouched, settings=SETTINGS, year=2026)
     return result.blurhash, [storage.open(name).read() for name in result.storage_names]
 
 
