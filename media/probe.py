@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from dataclasses import dataclass
 
 import pillow_heif
@@ -29,10 +30,12 @@ from .limits import MediaLimits
 # whose ftyp brands say HEIF, since Image.open below is given the single expected format.
 pillow_heif.register_heif_opener()
 
-# Exceptions Pillow's plugins raise on damaged input (SyntaxError is the plugins' "not a valid file").
+# Exceptions Pillow's plugins raise on damaged input (SyntaxError is the plugins' "not a valid file";
+# zlib.error is an Exception subclass raised by PNG/APNG decompression paths). MemoryError is not here:
+# running out of memory on an image within the caps is the server's problem, not the file's.
 PILLOW_ERRORS: tuple[type[BaseException], ...] = (
     OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, KeyError, TypeError,
-    ZeroDivisionError, MemoryError,
+    ZeroDivisionError, zlib.error,
 )
 
 

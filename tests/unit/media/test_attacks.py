@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from media import (InvalidMedia, InvalidStorageName, LocalStorage, MediaError, M
                    ProcessedMedia, TooLarge, UnsupportedMedia, process_upload, validate_storage_name)
 from media.storage import MemoryStorage
 
-from .imagegen import encode, gif_frames, jpeg_claiming, picture, png_claiming
+from .imagegen import encode, gif_frames, jpeg_claiming, picture, png_chunk, png_claiming
 
 POLICY = "https://art.example/about/ai"
 
@@ -179,6 +180,31 @@ def test_e34_truncated_png_webp_gif_are_invalid(storage: LocalStorage, fmt: str)
     image = picture((300, 200))
     data = encode(image.convert("P") if fmt == "GIF" else image, fmt)
     refused(data[: len(data) * 2 // 3], storage, InvalidMedia)
+
+
+def corrupt_png_idat(recompute_crc: bool) -> bytes:
+    """With ``recompute_crc``: a well-formed chunk whose deflate stream stops half-way (every chunk and
+    IEND present, so only the decoder can tell); without: one flipped bit, the chunk CRC left stale."""
+    data = encode(Image.effect_noise((200, 150), 50), "PNG")  # noise: a single, incompressible IDAT
+    pos = data.index(b"IDAT") - 4
+    length = struct.unpack(">I", data[pos:pos + 4])[0]
+    body = data[pos + 8:pos + 8 + length]
+    if recompute_crc:
+        chunk = png_chunk(b"IDAT", body[: len(body) // 2])
+    else:
+        flipped = bytearray(body)
+        flipped[len(body) // 2] ^= 0x01
+        chunk = data[pos:pos + 8] + bytes(flipped) + data[pos + 8 + length:pos + 12 + length]
+    return data[:pos] + chunk + data[pos + 12 + length:]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: corrupt_png_idat(recompute_crc=True),
+    lambda: corrupt_png_idat(recompute_crc=False),
+    lambda: (lambda gif: gif[:900] + b"\xff" * 20 + gif[920:])(encode(picture((200, 150)).convert("P"), "GIF")),
+], ids=["png-deflate", "png-crc", "gif-lzw"])
+def test_e34_damaged_image_data_is_invalid(storage: LocalStorage, make) -> None:  # type: ignore[no-untyped-def]
+    refused(make(), storage, InvalidMedia)
 
 
 def test_e34_truncated_images_stay_refused_even_if_pillow_is_told_otherwise(
