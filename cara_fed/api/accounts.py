@@ -4,6 +4,7 @@ Follow/block/mute actions and follow requests are in api/follows.py, /api/v2/sea
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from quart import Blueprint, Response, current_app
@@ -23,9 +24,10 @@ from cara_fed.errors import NotFound, ValidationFailed
 from cara_fed.federation.context import Federation
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.models import Account, FollowRequest
-from cara_fed.services import account_views, profiles, search
+from cara_fed.services import account_views, media, profiles, search
 from cara_fed.services.statuses import load_statuses
 from cara_fed.web.negotiation import json_response
+from cara_fed.web.noai import search_choices_changed
 from cara_fed.web.state import app_state
 
 bp = Blueprint("api_accounts", __name__)
@@ -116,11 +118,26 @@ def _changes(p: Params) -> profiles.ProfileChanges:
 @authorized("write:accounts")
 async def update_credentials() -> Response:
     p = await params()
-    for name in ("avatar", "header"):
-        if p.file(name) is not None:
-            # The media pipeline (resizing, metadata stripping, no-AI marks) is not wired to profiles yet.
-            raise ValidationFailed(f"Validation failed: {name} upload is not available yet")
-    account = await profiles.update_profile(federation(), me(), my_user(), _changes(p))
+    changes = _changes(p)
+    settings = app_state(current_app).settings
+    before = (me().avatar_path, me().header_path, me().indexable)
+    images: dict[str, str] = {}
+    try:
+        for name in ("avatar", "header"):
+            upload = p.file(name)
+            if upload is not None:  # through the whole media pipeline: GPS gone, no-AI marks in the file
+                data = upload.read(settings.media.max_upload_bytes + 1)
+                images[f"{name}_path"] = await media.store_profile_image(settings, me(), data)
+        account = await profiles.update_profile(federation(), me(), my_user(),
+                                                dataclasses.replace(changes, **images))
+    except BaseException:
+        await media.forget_files(settings, list(images.values()))  # nothing half-saved
+        raise
+    replaced = [old for old, new in zip(before[:2], (account.avatar_path, account.header_path), strict=True)
+                if old and old != new]
+    await media.forget_files(settings, replaced)
+    if account.indexable != before[2]:
+        search_choices_changed(current_app)  # robots.txt, tdmrep.json and page headers follow at once
     return json_response(await _credential_account(account))
 
 

@@ -157,3 +157,9 @@ async def store_profile_image(settings: Settings, account: Account, data: bytes)
     keep = processed.preview.federation.name
     await asyncio.to_thread(_delete_files, storage, [n for n in processed.storage_names if n != keep])
     return keep
+
+
+async def forget_files(settings: Settings, names: list[str]) -> None:
+    """Remove stored files nobody points at any more (a replaced avatar, an upload whose save failed)."""
+    if names:
+        await asyncio.to_thread(_delete_files, media_storage(settings), names)

@@ -35,7 +35,7 @@ LANGUAGE_RE = re.compile(r"[a-z]{2,3}")  # ISO 639-1/-3, as Mastodon's Languages
 
 # The Account columns an Update must announce when they change.
 _PUBLIC_COLUMNS = ("display_name", "note", "profile_fields", "locked", "bot", "discoverable", "indexable",
-                   "hide_collections")
+                   "hide_collections", "avatar_path", "header_path")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class ProfileChanges:
     privacy: str | None = None
     sensitive: bool | None = None
     language: str | None = None  # "" clears the default language
+    avatar_path: str | None = None  # storage name of a processed image (services.media.store_profile_image)
+    header_path: str | None = None
 
 
 def _too_long(name: str, value: str, limit: int) -> None:
@@ -124,6 +126,10 @@ async def update_profile(federation: Federation, account: Account, user: User, c
         value = getattr(changes, name)
         if value is not None:
             setattr(account, name, value)
+    if changes.avatar_path is not None:
+        account.avatar_path = changes.avatar_path
+    if changes.header_path is not None:
+        account.header_path = changes.header_path
     if changes.fields is not None:
         account.profile_fields = _new_fields(account, [(n, v) for n, v in changes.fields if n.strip() or v.strip()])
     if changes.privacy is not None:

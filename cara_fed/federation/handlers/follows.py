@@ -96,7 +96,8 @@ async def on_accept(incoming: Incoming) -> None:
         return
     async with in_transaction() as conn:
         await Follow.get_or_create(account_id=request.account_id, target_account_id=request.target_account_id,
-                                   defaults={"uri": request.uri}, using_db=conn)
+                                   defaults={"uri": request.uri, "show_reblogs": request.show_reblogs,
+                                             "notify": request.notify}, using_db=conn)
         await request.delete(using_db=conn)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -21,6 +22,7 @@ from tests.support.api import Api, ApiUser, make_user
 from tests.support.fakefed import FakeFediverse
 from tests.support.openapi import assert_entities, assert_entity
 from tests.support.servers import RunningServer
+from tests.unit.media.imagegen import SECRETS, dirty_jpeg
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -142,16 +144,50 @@ async def test_update_credentials_multipart_without_files(api: Api, mira: ApiUse
     assert response.body["source"]["fields"][0]["value"] == "Lagos"
 
 
+def media_files(settings: Settings) -> list[Path]:
+    root = Path(settings.media.root)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
 @pytest.mark.parametrize("field", ["avatar", "header"])
-async def test_avatar_and_header_uploads_are_refused_until_the_media_pipeline_exists(
-        api: Api, mira: ApiUser, field: str) -> None:
+async def test_avatar_and_header_go_through_the_media_pipeline(api: Api, mira: ApiUser, field: str,
+                                                               settings: Settings, http: aiohttp.ClientSession,
+                                                               server: RunningServer) -> None:
+    form = aiohttp.FormData()
+    form.add_field("display_name", "Mira, new look")
+    form.add_field(field, dirty_jpeg((900, 900)), filename="../../me.jpg", content_type="image/jpeg")
+    response = await api.patch("/api/v1/accounts/update_credentials", mira, data=form)
+    assert response.status == 200, response.body
+    url = response.body[field]
+    assert url.startswith("https://art.example/media/") and url == response.body[f"{field}_static"]
+    stored = await Account.get(id=mira.account.id)
+    assert getattr(stored, f"{field}_path") and stored.display_name == "Mira, new look"
+    async with http.get(server.url + url.replace("https://art.example", "")) as served:
+        data = await served.read()
+        assert served.status == 200 and served.headers["X-Robots-Tag"] == "noai, noimageai"
+    assert not any(secret in data for secret in SECRETS)
+    assert len(media_files(settings)) == 1  # only the kept copy: the other renditions are removed
+    replaced = aiohttp.FormData()
+    replaced.add_field(field, dirty_jpeg((400, 400)), filename="again.jpg", content_type="image/jpeg")
+    assert (await api.patch("/api/v1/accounts/update_credentials", mira, data=replaced)).status == 200
+    assert len(media_files(settings)) == 1  # the old one is gone
+
+
+@pytest.mark.parametrize("field", ["avatar", "header"])
+async def test_a_bad_avatar_or_header_changes_nothing(api: Api, mira: ApiUser, field: str,
+                                                      settings: Settings) -> None:
     form = aiohttp.FormData()
     form.add_field("display_name", "Not stored")
-    form.add_field(field, b"\x89PNG\r\n\x1a\n" + b"\0" * 64, filename="me.png", content_type="image/png")
+    form.add_field(field, b"<svg><script>alert(1)</script></svg>", filename="me.png", content_type="image/png")
     response = await api.patch("/api/v1/accounts/update_credentials", mira, data=form)
-    assert response.status == 422
-    assert response.body == {"error": f"Validation failed: {field} upload is not available yet"}
-    assert (await Account.get(id=mira.account.id)).display_name == "Mira Okafor"
+    assert response.status == 415 and response.body["error"]
+    stored = await Account.get(id=mira.account.id)
+    assert stored.display_name == "Mira Okafor" and getattr(stored, f"{field}_path") is None
+    too_long = aiohttp.FormData()
+    too_long.add_field("display_name", "x" * 31)
+    too_long.add_field(field, dirty_jpeg((64, 64)), filename="me.jpg", content_type="image/jpeg")
+    assert (await api.patch("/api/v1/accounts/update_credentials", mira, data=too_long)).status == 422
+    assert media_files(settings) == []  # the processed image of the refused change was removed
 
 
 @pytest.mark.parametrize(("form", "message"), [
