@@ -21,7 +21,7 @@ from cara_fed.settings import Settings
 from cara_fed.web.state import AppState, app_state
 from tests.support.databases import DatabaseFactory
 from tests.support.fakefed import FakeFediverse
-from tests.support.servers import serve_asgi
+from tests.support.servers import RunningServer, serve_asgi
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Instance:
     domain: str
     settings: Settings
     app: Quart
+    server: RunningServer | None = None  # where it listens (https on loopback), for API calls
 
     @property
     def state(self) -> AppState:
@@ -83,7 +84,7 @@ async def instances(domains: list[str], database_factory: DatabaseFactory, fediv
                 app = create_app(settings, http_session_factory=fediverse.guarded_session, run_jobs=False)
                 running = await stack.enter_async_context(serve_asgi(app, tls=fediverse.tls))
                 fediverse.route(domain, running.port)
-                started.append(Instance(domain=domain, settings=settings, app=app))
+                started.append(Instance(domain=domain, settings=settings, app=app, server=running))
             yield started
     finally:
         for url in urls:
