@@ -152,6 +152,37 @@ async def fetch_json(session: aiohttp.ClientSession, url: str, *, policy: Networ
             raise TooManyRedirects(current, f"more than {max_redirects} redirects")
 
 
+@dataclass(frozen=True)
+class FetchedBytes:
+    url: str                      # final URL, after redirects
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+async def fetch_bytes(session: aiohttp.ClientSession, url: str, *, policy: NetworkPolicy, max_bytes: int,
+                      accept: str = "*/*", deadline_seconds: float = DEADLINE_SECONDS,
+                      max_redirects: int = MAX_REDIRECTS) -> FetchedBytes:
+    """GET any body (a remote image to cache), with the same address checks on every redirect hop, the
+    same deadline and a byte cap enforced while reading. Raises a ``FetchError`` subclass on failure."""
+    _require_guarded(session, policy)
+    with _errors_mapped(url, deadline_seconds):
+        async with asyncio.timeout(deadline_seconds):
+            current, wire = checked_url(url, policy)
+            for _hop in range(max_redirects + 1):
+                async with _exchange(session, "GET", current, wire, {"Accept": accept}, b"", None) as resp:
+                    locations = resp.headers.getall("Location", [])
+                    if resp.status in REDIRECT_STATUSES and len(locations) == 1:
+                        current, wire = checked_url(urljoin(current, locations[0]), policy)
+                        continue
+                    if not 200 <= resp.status < 300:
+                        raise HTTPStatusError(current, resp.status,
+                                              parse_retry_after(resp.headers.get("Retry-After")))
+                    raw = await _read_capped(resp, current, max_bytes)
+                    return FetchedBytes(url=current, status=resp.status, headers=resp.headers, body=raw)
+            raise TooManyRedirects(current, f"more than {max_redirects} redirects")
+
+
 async def post_json(session: aiohttp.ClientSession, url: str, body: bytes, *, policy: NetworkPolicy,
                     headers: Mapping[str, str], sign: Signer | None = None,
                     deadline_seconds: float = DEADLINE_SECONDS,
@@ -350,7 +381,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 __all__ = [
     "AS_ACCEPT", "AS_PROFILE", "BadContentType", "BlockedDestination", "FetchError", "FetchedDocument",
     "GuardedConnector", "HTTPStatusError", "IdMismatch", "InvalidDocument", "InvalidURL", "NetworkPolicy",
-    "PolicyResolver", "PostResult", "Signer", "Timeout", "TooLarge", "TooManyRedirects", "TransportError",
+    "PolicyResolver", "PostResult", "Signer", "FetchedBytes", "fetch_bytes", "Timeout", "TooLarge", "TooManyRedirects", "TransportError",
     "checked_url", "comparable_url", "fetch_json", "is_activitystreams_media_type", "is_public_address",
     "make_session", "parse_media_type", "parse_retry_after", "post_json",
 ]

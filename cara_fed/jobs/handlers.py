@@ -13,6 +13,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "cara_fed.federation.handlers.updates",
     "cara_fed.federation.handlers.moderation",
     "cara_fed.federation.handlers.undo",
+    "cara_fed.services.remote_media",
 )
 
 

@@ -8,7 +8,10 @@ import asyncio
 import functools
 from typing import Any
 
-from media import Focus, LocalStorage, MediaError, MediaLimits, process_upload
+from PIL import Image
+
+from media import Focus, LocalStorage, MediaError, MediaLimits, RenderSettings, process_upload
+from media.pipeline import ProcessedMedia
 from media.storage import MediaStorage
 
 from cara_fed.errors import CaraError, NotFound, ValidationFailed
@@ -40,6 +43,33 @@ def media_storage(settings: Settings) -> MediaStorage:
 
 def content_type_of(storage_name: str) -> str:
     return CONTENT_TYPES.get(storage_name.rsplit(".", 1)[-1], "application/octet-stream")
+
+
+# Decoding a 100 MP image takes some 300-400 MB: at most this many uploads are processed at once per
+# process, the others wait their turn (a burst of uploads must not exhaust a small machine's memory).
+PROCESSING_SLOTS = 2
+_slots: dict[int, asyncio.Semaphore] = {}
+
+
+def _processing_slot() -> asyncio.Semaphore:
+    loop_id = id(asyncio.get_running_loop())
+    if loop_id not in _slots:
+        _slots[loop_id] = asyncio.Semaphore(PROCESSING_SLOTS)
+    return _slots[loop_id]
+
+
+async def run_pipeline(settings: Settings, data: bytes, *, artist_name: str, pixels_untouched: bool = False,
+                       focus: Focus | None = None) -> ProcessedMedia:
+    """The media pipeline, off the event loop and within the process's processing slots."""
+    # Pillow warns from 89 MP and refuses from twice its limit; our own cap, checked from the header before
+    # decoding, is the setting, so Pillow's guard is raised to it (never lowered) to stay quiet below it.
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, settings.media.max_pixels)
+    async with _processing_slot():
+        return await asyncio.to_thread(
+            process_upload, data, limits=limits_of(settings), artist_name=artist_name,
+            policy_url=LocalUrls(settings).ai_policy, storage=media_storage(settings),
+            pixels_untouched=pixels_untouched, focus=focus,
+            settings=RenderSettings(full_max_edge=settings.media.full_size_max_edge))
 
 
 def limits_of(settings: Settings) -> MediaLimits:
@@ -74,10 +104,8 @@ async def upload(settings: Settings, account: Account, data: bytes, *, descripti
         pixels_untouched = bool(user and user.pixels_untouched)
     storage = media_storage(settings)
     try:
-        processed = await asyncio.to_thread(
-            process_upload, data, limits=limits_of(settings), artist_name=account.display_name or account.username,
-            policy_url=LocalUrls(settings).ai_policy, storage=storage, pixels_untouched=pixels_untouched,
-            focus=point)
+        processed = await run_pipeline(settings, data, artist_name=account.display_name or account.username,
+                                       pixels_untouched=pixels_untouched, focus=point)
     except MediaError as exc:
         raise MediaRefused(exc) from None
     files: dict[str, Any] = {
@@ -149,9 +177,7 @@ async def store_profile_image(settings: Settings, account: Account, data: bytes)
     caller saves it on the account."""
     storage = media_storage(settings)
     try:
-        processed = await asyncio.to_thread(
-            process_upload, data, limits=limits_of(settings), artist_name=account.display_name or account.username,
-            policy_url=LocalUrls(settings).ai_policy, storage=storage)
+        processed = await run_pipeline(settings, data, artist_name=account.display_name or account.username)
     except MediaError as exc:
         raise MediaRefused(exc) from None
     keep = processed.preview.federation.name

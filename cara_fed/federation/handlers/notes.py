@@ -20,8 +20,12 @@ from activitypub.parsing import PUBLIC_ADDRESSES, as_list, ref, types
 from cara_fed.federation.actors import ActorUnavailable
 from cara_fed.federation.inbox import Incoming, handles
 from cara_fed.federation.remote_actors import first_url, origin, plain_text
+from cara_fed.jobs.queue import enqueue
 from cara_fed.models import Account, Favourite, MediaAttachment, Mention, Notification, Status, Tag
 from cara_fed.sanitize import sanitize_html
+
+# Remote images are fetched and cached by this job (its handler: cara_fed/services/remote_media.py).
+REMOTE_MEDIA_CACHE_JOB = "media.cache_remote"
 
 # What stored identifiers may look like (Mastodon: Tag::HASHTAG_NAME_RE, BCP 47 tags, the blurhash alphabet).
 HASHTAG_RE = re.compile(r"[^\W_][\w]{0,254}", re.UNICODE)
@@ -104,7 +108,10 @@ async def store_note(incoming: Incoming, document: dict[str, Any]) -> Status | N
             language=next((k for k in content_map if isinstance(k, str) and LANGUAGE_RE.fullmatch(k)
                            and len(k) <= 16), None),
             in_reply_to=parent, in_reply_to_account_id=parent.account_id if parent else None, using_db=conn)
-        await _store_attachments(status, author, document, conn)
+        media_ids = await _store_attachments(status, author, document, conn)
+        for media_id in media_ids:  # cached by services/remote_media.py, in its own job
+            await enqueue(REMOTE_MEDIA_CACHE_JOB, {"media_id": media_id},
+                          unique_key=f"{REMOTE_MEDIA_CACHE_JOB}:{media_id}", using_db=conn)
         await _store_tags(incoming, status, author, document, conn)
     return status
 
@@ -115,7 +122,9 @@ def _fits(url: str | None, limit: int = 2048) -> str | None:
 
 
 async def _store_attachments(status: Status, author: Account, document: dict[str, Any],
-                             conn: BaseDBAsyncClient) -> None:
+                             conn: BaseDBAsyncClient) -> list[int]:
+    """The attachments as rows (the ids of the images, for the cache job)."""
+    images: list[int] = []
     for position, item in enumerate(a for a in as_list(document.get("attachment")) if isinstance(a, dict)):
         if position >= MAX_ATTACHMENTS:
             break
@@ -126,7 +135,7 @@ async def _store_attachments(status: Status, author: Account, document: dict[str
         focus = item.get("focalPoint") if isinstance(item.get("focalPoint"), list) else [0, 0]
         focus_x, focus_y = ([float(v) if isinstance(v, (int, float)) else 0.0 for v in focus] + [0.0, 0.0])[:2]
         size = {k: item[k] for k in ("width", "height") if isinstance(item.get(k), int)}
-        await MediaAttachment.create(
+        row = await MediaAttachment.create(
             account=author, status=status, position=position, remote_url=url, content_type=media_type,
             type="image" if (media_type or "").startswith("image/") or "Image" in types(item) else "unknown",
             description=plain_text(item.get("name") or item.get("summary"), 5000),
@@ -134,6 +143,9 @@ async def _store_attachments(status: Status, author: Account, document: dict[str
             and BLURHASH_RE.fullmatch(item["blurhash"]) else None,
             focus_x=max(-1.0, min(1.0, focus_x)), focus_y=max(-1.0, min(1.0, focus_y)),
             meta={"original": size} if size else {}, using_db=conn)
+        if row.type == "image":
+            images.append(row.id)
+    return images
 
 
 async def _store_tags(incoming: Incoming, status: Status, author: Account, document: dict[str, Any],

@@ -73,14 +73,19 @@ async def test_follow_post_with_images_and_interactions_across_instances(
         assert posted.status == 200, posted.body
         await drain(a, b)
 
-        # It is on Juno's home timeline on b, images in order with their alt text, served from a.
+        # It is on Juno's home timeline on b, images in order with their alt text, cached and served by b
+        # (with b's no-AI headers), the originals on a kept as remote_url.
         home = (await api_b.get("/api/v1/timelines/home", juno)).body
         assert len(home) == 1
         status = home[0]
         assert status["account"]["acct"] == "mira@a.example" and "Two plates" in status["content"]
         assert [m["description"] for m in status["media_attachments"]] == ["ink study, left", "ink study, right"]
-        assert all(m["url"].startswith("https://a.example/media/") for m in status["media_attachments"])
+        assert all(m["url"].startswith("https://b.example/media/") for m in status["media_attachments"])
+        assert all(m["remote_url"].startswith("https://a.example/media/") for m in status["media_attachments"])
         assert status["media_attachments"][0]["meta"]["original"]["width"] == 680
+        async with http.get(status["media_attachments"][0]["url"]) as cached:
+            assert cached.status == 200 and cached.headers["X-Robots-Tag"] == "noai, noimageai"
+            assert b"GPSLatitude" not in await cached.read()
         assert status["tags"] == [{"name": "ink", "url": "https://b.example/tags/ink"}]
 
         # Juno favourites and boosts it; Mira's notifications on a show the follow, the favourite, the boost.
