@@ -58,7 +58,8 @@ class ServedInstance:
         return self.process.log_tail(lines)
 
     def evidence(self) -> str:
-        state = "running" if self.process.process.returncode is None else f"exited {self.process.process.returncode}"
+        code = self.process.process.returncode
+        state = "running" if code is None else f"exited {code}"
         return (f"--- cara-fed serve {self.name!r} at {self.base} ({state}); "
                 f"last {LOG_TAIL} lines of {self.process.log_path} ---\n{self.log_tail()}")
 
@@ -87,7 +88,8 @@ async def create_users(usernames: Sequence[str], env: dict[str, str], workdir: P
     users: dict[str, LocalUser] = {}
     for username in usernames:
         user = LocalUser(username, f"{username}@example.org", f"{username} paints in correct horse ink")
-        argv = [*CARA_FED, "user", "create", user.username, "--email", user.email, "--password", user.password]
+        argv = [*CARA_FED, "user", "create", user.username, "--email", user.email,
+                "--password", user.password]
         code, stdout, stderr = await run_command(argv, cwd=workdir, env=env, timeout=COMMAND_TIMEOUT)
         if code != 0:
             pytest.fail(f"`cara-fed user create {username}` failed (exit {code}):\n{stdout}\n{stderr}",
@@ -141,8 +143,8 @@ async def serve_instance(name: str, database_url: str, workdir: Path, *, users: 
         finally:
             await stop_process(process)
         if "cannot listen" not in process.log_tail(5):
-            pytest.fail(f"`cara-fed serve` ({name}) exited with {process.process.returncode} while starting:\n"
-                        f"{process.log_tail(LOG_TAIL)}", pytrace=False)
+            pytest.fail(f"`cara-fed serve` ({name}) exited with {process.process.returncode} while "
+                        f"starting:\n{process.log_tail(LOG_TAIL)}", pytrace=False)
     pytest.fail(f"`cara-fed serve` ({name}) found no free port in {BIND_ATTEMPTS} attempts:\n"
                 f"{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
 
