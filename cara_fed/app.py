@@ -25,14 +25,8 @@ from cara_fed.sanitize import sanitize_html
 from cara_fed.services.instance import ensure_instance_actor
 from cara_fed.settings import Settings
 from cara_fed.web.errors import register_error_handlers
-from cara_fed.web.actors import bp as actors_bp
-from cara_fed.web.collections import bp as collections_bp
-from cara_fed.web.health import bp as health_bp
-from cara_fed.web.inbox import bp as inbox_bp
-from cara_fed.web.media import bp as media_bp
 from cara_fed.web.noai import install_noai
-from cara_fed.web.objects import bp as objects_bp
-from cara_fed.web.wellknown import bp as wellknown_bp
+from cara_fed.web.routes import install_web
 from cara_fed.web.state import AppState, HttpSessionFactory
 
 log = logging.getLogger("cara_fed.requests")
@@ -53,13 +47,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     app.extensions["cara_fed"] = state
     run_jobs = settings.jobs.run_in_process if run_jobs is None else run_jobs
 
-    app.register_blueprint(health_bp)
-    app.register_blueprint(wellknown_bp)
-    app.register_blueprint(actors_bp)
-    app.register_blueprint(objects_bp)
-    app.register_blueprint(collections_bp)
-    app.register_blueprint(inbox_bp)
-    app.register_blueprint(media_bp)
+    install_web(app)
     install_api(app)
     load_job_handlers()  # the kinds this app enqueues and its in-process runner runs
     register_error_handlers(app)

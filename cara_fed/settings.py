@@ -179,6 +179,32 @@ class NoAISettings:
 
 
 @dataclass(frozen=True)
+class PortfolioSettings:
+    hashtag: str = field(default="portfolio", metadata=_key(
+        "A post with images and this hashtag (without #) joins its author's portfolio.", _non_empty))
+    featured_works: int = field(default=4, metadata=_key(
+        "How many of an artist's top works are mirrored into `featured` (Mastodon and GoToSocial show them "
+        "pinned).", _positive))
+
+
+@dataclass(frozen=True)
+class RegistrationsSettings:
+    mode: str = field(default="closed", metadata=_key(
+        "Who may sign up: closed, open, approval (an admin approves each sign-up, which gives a reason) or "
+        "invite (with an invite code). Admins can change it at run time; their choice wins over this one.",
+        _one_of("closed", "open", "approval", "invite")))
+
+
+@dataclass(frozen=True)
+class RateLimitsSettings:
+    enabled: bool = field(default=True, metadata=_key(
+        "Refuse clients over Mastodon's request limits with 429 (per IP, IPv6 by /64, and per token)."))
+    trusted_proxies: tuple[str, ...] = field(default=(), metadata=_key(
+        "Proxies (addresses or networks) whose X-Forwarded-For names the client, e.g. [\"127.0.0.1\"] behind "
+        "nginx on the same machine. Empty: X-Forwarded-For is never believed.", _check_hosts_and_networks))
+
+
+@dataclass(frozen=True)
 class Settings:
     instance: InstanceSettings = field(default_factory=InstanceSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -189,6 +215,9 @@ class Settings:
     jobs: JobsSettings = field(default_factory=JobsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     noai: NoAISettings = field(default_factory=NoAISettings)
+    portfolio: PortfolioSettings = field(default_factory=PortfolioSettings)
+    registrations: RegistrationsSettings = field(default_factory=RegistrationsSettings)
+    rate_limits: RateLimitsSettings = field(default_factory=RateLimitsSettings)
 
     @property
     def scheme(self) -> str:

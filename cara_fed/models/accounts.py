@@ -53,6 +53,7 @@ class Account(SnowflakeModel):
     last_fetched_at = fields.DatetimeField(null=True)
     suspended_at = fields.DatetimeField(null=True)
     silenced_at = fields.DatetimeField(null=True)
+    sensitized_at = fields.DatetimeField(null=True)  # an admin marked all its media sensitive
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -87,6 +88,11 @@ class User(SnowflakeModel):
     default_sensitive = fields.BooleanField(default=False, db_default=False)
     default_language = fields.CharField(max_length=16, null=True)
     pixels_untouched = fields.BooleanField(default=False, db_default=False)  # upload default (media issue)
+    sign_up_reason = fields.TextField(default="", db_default="")  # approval-required registrations
+    invite_code = fields.CharField(max_length=64, null=True)  # the invite used to sign up
+    must_change_password = fields.BooleanField(default=False, db_default=False)  # an admin forced a reset
+    # Commissions and studio choices shown on the profile (portfolio issue).
+    commissions = fields.CharField(max_length=16, default="closed", db_default="closed")  # open|closed|waitlist
 
     class Meta:
         table = "users"

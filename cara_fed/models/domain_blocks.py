@@ -17,6 +17,7 @@ class DomainBlock(SnowflakeModel):
     reject_reports = fields.BooleanField(default=False)
     private_comment = fields.TextField(default="")
     public_comment = fields.TextField(default="")
+    obfuscate = fields.BooleanField(default=False, db_default=False)  # shown partly hidden in the public list
 
     class Meta:
         table = "domain_blocks"

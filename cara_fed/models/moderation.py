@@ -33,6 +33,12 @@ class Report(SnowflakeModel):
     uri = fields.CharField(max_length=2048, null=True, unique=True)  # a Flag's id
     forwarded = fields.BooleanField(default=False)
     action_taken_at = fields.DatetimeField(null=True)
+    rule_ids: Any = fields.JSONField(null=True)
+    assigned_account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="assigned_reports", null=True, on_delete=fields.SET_NULL)
+    action_taken_by_account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="resolved_reports", null=True, on_delete=fields.SET_NULL)
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "reports"
