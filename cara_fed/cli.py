@@ -122,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
                                   help="install a newer AI-crawler list (ai.robots.txt's robots.json)")
     noai_update.add_argument("file", help="the robots.json to install (checked first)")
     noai_update.set_defaults(run=_noai_update)
+
+    from cara_fed.cli_admin import add_admin_commands  # late: it uses this module's helpers
+
+    add_admin_commands(commands, common)
     return parser
 
 
