@@ -93,7 +93,12 @@ class InvalidDocument(FetchError):
 
 
 class IdMismatch(FetchError):
-    """The document's ``id`` is not the URL it was fetched from (after redirects)."""
+    """The document's ``id`` is not the URL it was fetched from (after redirects). ``document_id`` is the id
+    it gave, when that was an absolute http(s) URL (a caller may fetch it, and believe only its answer)."""
+
+    def __init__(self, url: str, message: str, document_id: str | None = None) -> None:
+        super().__init__(url, message)
+        self.document_id = document_id
 
 
 # -- results ----------------------------------------------------------------------------------------------
@@ -281,7 +286,8 @@ def _document(url: str, status: int, headers: Mapping[str, str], raw: bytes, che
         doc_id = document.get("id")
         expected = comparable_url(url)
         if not isinstance(doc_id, str) or expected is None or comparable_url(doc_id) != expected:
-            raise IdMismatch(url, f"document id {str(doc_id)[:300]!r} is not the URL fetched")
+            usable = doc_id if isinstance(doc_id, str) and comparable_url(doc_id) is not None else None
+            raise IdMismatch(url, f"document id {str(doc_id)[:300]!r} is not the URL fetched", usable)
     return FetchedDocument(url=url, status=status, headers=headers, document=document, raw_bytes=raw)
 
 

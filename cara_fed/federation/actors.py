@@ -71,10 +71,20 @@ class RemoteActors:
 
         return sign
 
-    async def fetch_document(self, url: str) -> dict[str, Any]:
+    async def fetch_document(self, url: str, *, follow_id: bool = False) -> dict[str, Any]:
         """GET an ActivityStreams document as the instance actor (bovine and authorized-fetch Mastodon
-        refuse unsigned GETs), through the SSRF-safe client; its id must be the URL."""
-        fetched = await fetch_json(self.http, url, policy=self.policy, sign=await self._signer())
+        refuse unsigned GETs), through the SSRF-safe client; its id must be the URL.
+
+        ``follow_id``: a page URL (``/@artist/123``) may answer with the object whose id is its canonical
+        URL; then that id is fetched once more and only what the id itself answers is believed (Mastodon's
+        FetchResourceService does the same, one hop and no more)."""
+        sign = await self._signer()
+        try:
+            fetched = await fetch_json(self.http, url, policy=self.policy, sign=sign)
+        except IdMismatch as exc:
+            if not follow_id or not exc.document_id:
+                raise
+            fetched = await fetch_json(self.http, exc.document_id, policy=self.policy, sign=sign)
         try:
             return jsonld.normalize(fetched.document)
         except jsonld.JsonLdError as exc:

@@ -185,7 +185,7 @@ async def _local_status_page(federation: Federation, url: str) -> Status | None:
 
 async def _fetch_remote(federation: Federation, url: str) -> Account | Status | None:
     try:
-        document = await federation.actors.fetch_document(url)
+        document = await federation.actors.fetch_document(url, follow_id=True)
     except (FetchError, ActorUnavailable) as exc:
         log.info("URL not resolved", extra={"url": url, "error": str(exc)})
         return None

@@ -295,10 +295,13 @@ async def test_mastodon_py_posts_four_images_interacts_follows_a_remote_artist_a
         await poll("the artist's followers on the peer to list mira", artist_sees_follower,
                    timeout=FEDERATION_TIMEOUT, explain=explain)
 
-        # Her earlier post resolves by its id (its page URL, /@artist/ID, does not yet: see the report of
-        # issue 4's client tests); the next one reaches mira's home timeline by delivery.
-        by_url = mira.search_v2(str(painting.uri), resolve=True, result_type="statuses")
+        # Her earlier post resolves by the link people paste, its page URL (/@artist/ID: the peer answers
+        # with the canonical object, fetched again by its id); the next one reaches mira's home timeline
+        # by delivery.
+        by_url = mira.search_v2(str(painting.url), resolve=True, result_type="statuses")
         assert [s.uri for s in by_url.statuses] == [painting.uri], by_url.statuses
+        profile = mira.search_v2(f"{peer.base}/@artist", resolve=True, result_type="accounts")
+        assert [a.acct for a in profile.accounts] == [f"artist@{peer.domain}"], profile.accounts
         assert "the estuary at dawn" in by_url.statuses[0].content
         fresh = artist.status_post("Study for the estuary, second state", visibility="public")
 
