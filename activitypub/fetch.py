@@ -139,22 +139,13 @@ async def fetch_json(session: aiohttp.ClientSession, url: str, *, policy: Networ
     _require_guarded(session, policy)
     with _errors_mapped(url, deadline_seconds):
         async with asyncio.timeout(deadline_seconds):
-            current, wire = checked_url(url, policy)
-            for _hop in range(max_redirects + 1):
-                async with _exchange(session, "GET", current, wire, {"Accept": accept}, b"", sign) as resp:
-                    locations = resp.headers.getall("Location", [])
-                    if resp.status in REDIRECT_STATUSES and len(locations) == 1:
-                        current, wire = checked_url(urljoin(current, locations[0]), policy)
-                        continue
-                    if not 200 <= resp.status < 300:
-                        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                        raise HTTPStatusError(current, resp.status, retry_after)
-                    if require_activitystreams:
-                        _check_content_type(resp, current)
-                    raw = await _read_capped(resp, current, max_bytes)
-                    # Inside the exchange: a rejected answer closes its connection rather than pooling it.
-                    return _document(current, resp.status, resp.headers, raw, check_id)
-            raise TooManyRedirects(current, f"more than {max_redirects} redirects")
+            async with _final_answer(session, url, policy, accept, sign, max_redirects) as (current, resp):
+                if require_activitystreams:
+                    _check_content_type(resp, current)
+                raw = await _read_capped(resp, current, max_bytes)
+                # Inside the exchange: a rejected answer closes its connection rather than pooling it.
+                return _document(current, resp.status, resp.headers, raw, check_id)
+    raise AssertionError("unreachable")  # _final_answer yields or raises
 
 
 @dataclass(frozen=True)
@@ -173,19 +164,10 @@ async def fetch_bytes(session: aiohttp.ClientSession, url: str, *, policy: Netwo
     _require_guarded(session, policy)
     with _errors_mapped(url, deadline_seconds):
         async with asyncio.timeout(deadline_seconds):
-            current, wire = checked_url(url, policy)
-            for _hop in range(max_redirects + 1):
-                async with _exchange(session, "GET", current, wire, {"Accept": accept}, b"", None) as resp:
-                    locations = resp.headers.getall("Location", [])
-                    if resp.status in REDIRECT_STATUSES and len(locations) == 1:
-                        current, wire = checked_url(urljoin(current, locations[0]), policy)
-                        continue
-                    if not 200 <= resp.status < 300:
-                        raise HTTPStatusError(current, resp.status,
-                                              parse_retry_after(resp.headers.get("Retry-After")))
-                    raw = await _read_capped(resp, current, max_bytes)
-                    return FetchedBytes(url=current, status=resp.status, headers=resp.headers, body=raw)
-            raise TooManyRedirects(current, f"more than {max_redirects} redirects")
+            async with _final_answer(session, url, policy, accept, None, max_redirects) as (current, resp):
+                raw = await _read_capped(resp, current, max_bytes)
+                return FetchedBytes(url=current, status=resp.status, headers=resp.headers, body=raw)
+    raise AssertionError("unreachable")  # _final_answer yields or raises
 
 
 async def post_json(session: aiohttp.ClientSession, url: str, body: bytes, *, policy: NetworkPolicy,
@@ -211,6 +193,26 @@ async def post_json(session: aiohttp.ClientSession, url: str, body: bytes, *, po
                         break
                 return PostResult(status=resp.status, headers=resp.headers, body=bytes(answer),
                                   retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+
+
+@asynccontextmanager
+async def _final_answer(session: aiohttp.ClientSession, url: str, policy: NetworkPolicy, accept: str,
+                        sign: Signer | None, max_redirects: int
+                        ) -> AsyncIterator[tuple[str, aiohttp.ClientResponse]]:
+    """GET ``url``, following at most ``max_redirects`` redirects (each hop's address checked again and,
+    with ``sign``, signed again); yields (final URL, its 2xx answer). Other statuses raise HTTPStatusError."""
+    current, wire = checked_url(url, policy)
+    for _hop in range(max_redirects + 1):
+        async with _exchange(session, "GET", current, wire, {"Accept": accept}, b"", sign) as resp:
+            locations = resp.headers.getall("Location", [])
+            if resp.status in REDIRECT_STATUSES and len(locations) == 1:
+                current, wire = checked_url(urljoin(current, locations[0]), policy)
+                continue
+            if not 200 <= resp.status < 300:
+                raise HTTPStatusError(current, resp.status, parse_retry_after(resp.headers.get("Retry-After")))
+            yield current, resp
+            return
+    raise TooManyRedirects(current, f"more than {max_redirects} redirects")
 
 
 def _require_guarded(session: aiohttp.ClientSession, policy: NetworkPolicy) -> None:
