@@ -111,7 +111,9 @@ def _changes(p: Params) -> profiles.ProfileChanges:
         display_name=p.str("display_name"), note=p.str("note"), locked=p.bool("locked"), bot=p.bool("bot"),
         discoverable=p.bool("discoverable"), indexable=p.bool("indexable"),
         hide_collections=p.bool("hide_collections"), fields=_fields(p), privacy=source.str("privacy"),
-        sensitive=source.bool("sensitive"), language=source.str("language"))
+        sensitive=source.bool("sensitive"), language=source.str("language"),
+        # cara_fed's own: keep uploads' exact pixels (Glaze/Nightshade) unless an upload says otherwise.
+        pixels_untouched=p.bool("pixels_untouched") if p.has("pixels_untouched") else source.bool("pixels_untouched"))
 
 
 @bp.patch("/api/v1/accounts/update_credentials")

@@ -52,6 +52,7 @@ class ProfileChanges:
     privacy: str | None = None
     sensitive: bool | None = None
     language: str | None = None  # "" clears the default language
+    pixels_untouched: bool | None = None  # the artist's default for uploads (media issue point 3)
     avatar_path: str | None = None  # storage name of a processed image (services.media.store_profile_image)
     header_path: str | None = None
 
@@ -138,10 +139,13 @@ async def update_profile(federation: Federation, account: Account, user: User, c
         user.default_sensitive = changes.sensitive
     if changes.language is not None:
         user.default_language = changes.language or None
+    if changes.pixels_untouched is not None:
+        user.pixels_untouched = changes.pixels_untouched
     announce = any(getattr(account, name) != before[name] for name in _PUBLIC_COLUMNS)
     async with in_transaction() as conn:
         await account.save(update_fields=[*_PUBLIC_COLUMNS, "note_source", "updated_at"], using_db=conn)
-        await user.save(update_fields=["default_visibility", "default_sensitive", "default_language"], using_db=conn)
+        await user.save(update_fields=["default_visibility", "default_sensitive", "default_language",
+                                       "pixels_untouched"], using_db=conn)
         if was_locked and not account.locked:
             waiting = await FollowRequest.filter(target_account_id=account.id).using_db(conn).values_list(
                 "account_id", flat=True)

@@ -130,6 +130,7 @@ def credential_account_to_api(account: Account, user: User, stats: AccountStats,
         "discoverable": account.discoverable,
         "indexable": account.indexable,
         "attribution_domains": [],
+        "pixels_untouched": user.pixels_untouched,  # cara_fed: the artist's upload default
     }
     entity["role"] = {"id": {"user": "-99", "moderator": "2", "admin": "3"}.get(user.role, "-99"),
                       "name": user.role if user.role != "user" else "", "permissions": "0",

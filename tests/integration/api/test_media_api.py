@@ -217,6 +217,17 @@ async def test_pixels_untouched_upload_serves_the_original_pixels(api: Api, mira
     assert b"GPSLatitude" not in served and xmp_description(served)["DataMining"] == DMI_PROHIBITED
 
 
+async def test_the_artists_default_keeps_pixels_untouched_unless_an_upload_says_otherwise(
+        api: Api, mira: ApiUser) -> None:
+    changed = await api.patch("/api/v1/accounts/update_credentials", mira, data={"source[pixels_untouched]": "1"})
+    assert changed.status == 200 and changed.body["source"]["pixels_untouched"] is True
+    by_default = (await api.post("/api/v2/media", mira, data=form(dirty_jpeg((300, 200))))).body
+    assert by_default["url"].endswith(".jpg")  # the untouched original
+    assert (await MediaAttachment.get(id=int(by_default["id"]))).pixels_untouched is True
+    asked = (await api.post("/api/v2/media", mira, data=form(dirty_jpeg((300, 200)), pixels_untouched="false"))).body
+    assert asked["url"].endswith(".webp")
+
+
 async def test_a_post_with_images_federates_the_jpeg_copies_in_order(
         api: Api, mira: ApiUser, server: RunningServer) -> None:
     ids = []
