@@ -118,10 +118,11 @@ async def _wait_healthy(process: PeerProcess, base: str) -> bool:
 
 
 @asynccontextmanager
-async def serve_instance(name: str, database_url: str, workdir: Path, *, users: Sequence[str] = ()
-                         ) -> AsyncIterator[ServedInstance]:
+async def serve_instance(name: str, database_url: str, workdir: Path, *, users: Sequence[str] = (),
+                         extra_env: dict[str, str] | None = None) -> AsyncIterator[ServedInstance]:
     """`cara-fed serve` on a free loopback port with ``database_url`` (a fresh, migrated database) and
-    ``users`` created beforehand; stopped (its whole process group) on the way out, whatever happens."""
+    ``users`` created beforehand; stopped (its whole process group) on the way out, whatever happens.
+    ``extra_env`` overrides settings (e.g. another public domain, behind a proxy)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     # Local accounts do not store the domain, so the users made here stay valid if the port changes below.
@@ -130,7 +131,7 @@ async def serve_instance(name: str, database_url: str, workdir: Path, *, users: 
     for attempt in range(1, BIND_ATTEMPTS + 1):
         if attempt > 1:
             port = free_port()
-        env = instance_env(port, database_url, workdir)
+        env = {**instance_env(port, database_url, workdir), **(extra_env or {})}
         with log_path.open("a") as log:
             log.write(f"=== attempt {attempt}: cara-fed serve on 127.0.0.1:{port} ===\n")
         process = await start_process(f"cara-fed serve {name}", [*CARA_FED, "serve"], cwd=workdir, env=env,
