@@ -79,8 +79,9 @@ async def get_local_user(username: str) -> User:
 
 
 async def get_public_local_account(username: str) -> Account:
-    """A local account for public documents (actor, WebFinger): 404 unknown, 410 suspended."""
-    account = await Account.filter(acct_key=acct_key(username, None), user__id__isnull=False).first()
+    """A local account for public documents (actor, WebFinger): 404 unknown or waiting for approval (as
+    Mastodon's AccountOwnedConcern), 410 suspended."""
+    account = await Account.filter(acct_key=acct_key(username, None), user__approved=True).first()
     if account is None:
         raise NotFound("Record not found")
     if account.suspended_at is not None:
@@ -122,16 +123,16 @@ async def set_password(username: str, password: str) -> None:
 
 
 async def suspend(username: str) -> None:
-    """Suspend a local account: it can no longer log in and every access token it had stops working.
-    (Hiding content and federating the Delete come with the moderation issue.)"""
+    """Suspend a local account as the operator (the CLI): services/moderation_accounts.suspend_account
+    (tokens revoked, content hidden, the actor's Delete federated)."""
+    from cara_fed.services import moderation_accounts  # it builds on this module
+
     user = await get_local_user(username)
-    async with in_transaction() as conn:
-        await Account.filter(id=user.account.id, suspended_at=None).using_db(conn).update(
-            suspended_at=datetime.now(UTC))
-        await OAuthToken.filter(user_id=user.id, revoked_at=None).using_db(conn).update(
-            revoked_at=datetime.now(UTC))
+    await moderation_accounts.suspend_account(None, user.account.id)
 
 
 async def unsuspend(username: str) -> None:
+    from cara_fed.services import moderation_accounts
+
     user = await get_local_user(username)
-    await Account.filter(id=user.account.id).update(suspended_at=None)
+    await moderation_accounts.unsuspend_account(None, user.account.id)

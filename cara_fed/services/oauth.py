@@ -233,6 +233,10 @@ class LoginBlocked(CaraError):
     status = 403
 
 
+PASSWORD_CHANGE_REQUIRED = ("A moderator asked you to choose a new password. Set one on this server's "
+                            "/auth/password page, then sign in again.")
+
+
 _dummy_hash: str | None = None
 
 
@@ -272,6 +276,8 @@ async def sign_in(login: str | None, password: str | None) -> User:
         raise LoginBlocked("This account is suspended.")
     if not user.approved:
         raise LoginBlocked("This account is waiting for approval.")
+    if user.must_change_password:  # an admin forced a reset (services/moderation_accounts.py)
+        raise LoginBlocked(PASSWORD_CHANGE_REQUIRED)
     await User.filter(id=user.id).update(last_sign_in_at=datetime.now(UTC))
     return user
 

@@ -68,7 +68,7 @@ async def follow(federation: Federation, follower: Account, target: Account, *, 
         return
     try:
         async with in_transaction() as conn:
-            if target.locked:
+            if target.locked or follower.silenced_at is not None:  # silenced: asks (Mastodon's FollowService)
                 request = await FollowRequest.filter(account_id=follower.id, target_account_id=target.id
                                                      ).using_db(conn).first()
                 if request is not None:

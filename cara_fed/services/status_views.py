@@ -19,14 +19,14 @@ from cara_fed.db import in_list, raw_rows
 _ACCOUNT_COLUMNS = ("id", "username", "domain", "display_name", "note", "avatar_path", "avatar_remote_url",
                     "header_path", "header_remote_url", "profile_fields", "locked", "bot", "discoverable",
                     "indexable", "hide_collections", "actor_type", "uri", "url", "inbox_url",
-                    "suspended_at", "silenced_at", "created_at")
+                    "suspended_at", "silenced_at", "sensitized_at", "created_at")
 _STATUS_COLUMNS = ("id", "account_id", "uri", "url", "local", "text", "content", "spoiler_text", "sensitive",
                    "visibility", "language", "in_reply_to_id", "in_reply_to_account_id", "reblog_of_id",
                    "edited_at", "deleted_at", "created_at")
 _MEDIA_COLUMNS = ("id", "status_id", "position", "type", "file_path", "remote_url", "content_type",
                   "description", "blurhash", "focus_x", "focus_y", "meta", "files")
 _BOOLEAN = {"locked", "bot", "discoverable", "indexable", "hide_collections", "local", "sensitive"}
-_DATETIME = {"suspended_at", "silenced_at", "created_at", "edited_at", "deleted_at"}
+_DATETIME = {"suspended_at", "silenced_at", "sensitized_at", "created_at", "edited_at", "deleted_at"}
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -67,6 +67,7 @@ class AccountView:
     inbox_url: str | None
     suspended_at: datetime | None
     silenced_at: datetime | None
+    sensitized_at: datetime | None  # an admin marked all its media sensitive (entities/statuses.py)
     created_at: datetime
 
     @property

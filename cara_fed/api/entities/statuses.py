@@ -97,7 +97,8 @@ def status_to_api(status: Status, context: StatusRenderContext) -> dict[str, Any
         "account": account_to_api(account, stats, urls),
         "content": "" if reblog is not None else (status.content or ""),
         "visibility": status.visibility,
-        "sensitive": status.sensitive,
+        # An account an admin marked sensitive has every post sensitive (Mastodon's REST::StatusSerializer).
+        "sensitive": status.sensitive or account.sensitized_at is not None,
         "spoiler_text": status.spoiler_text or "",
         "media_attachments": [media_to_api(m, urls) for m in media],
         "application": None,
