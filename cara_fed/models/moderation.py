@@ -48,7 +48,11 @@ class ActivityTombstone(SnowflakeModel):
     """An activity undone before it arrived (Undo{Follow} overtaking its Follow): when it comes, it is
     ignored. Mastodon keeps the same marker in Redis (app/lib/activitypub/activity.rb, delete_later!)."""
 
-    uri = fields.CharField(max_length=2048, unique=True)
+    uri = fields.CharField(max_length=2048)
+    # Whose activity was undone: another account of the same server must not pre-empt it (keyed by both).
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="activity_tombstones", null=True, on_delete=fields.CASCADE)
 
     class Meta:
         table = "activity_tombstones"
+        unique_together = (("uri", "account"),)

@@ -201,13 +201,6 @@ async def test_eve_cannot_undo_bobs_follow_before_it_arrives(site: Site, undone:
 MALLORY = "https://other.example/users/mallory"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor, same origin only): pre-emptive tombstones are "
-                   "looked up by uri alone, not with their author: handlers/follows.py on_follow "
-                   "ActivityTombstone.exists(uri=...) and handlers/notes.py store_note "
-                   "(existing.deleted_at), so another account of Bob's server (a C2S client, a compromised "
-                   "account) can Undo/Delete Bob's predictable ids first and Bob's own Follow/post is then "
-                   "ignored. Mastodon shares the Delete half (Tombstone.exists?(uri:)); keying the tombstone "
-                   "by (uri, account) fixes both")
 @pytest.mark.parametrize("what", ["Follow", "note"])
 async def test_mallory_on_bobs_server_cannot_pre_empt_bobs_activity(site: Site, what: str) -> None:
     site.fediverse.serve(MALLORY, actor_document(MALLORY, site.eve_keys.public_pem))

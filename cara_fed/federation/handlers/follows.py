@@ -48,8 +48,8 @@ async def on_follow(incoming: Incoming) -> None:
     follow_uri = activity.get("id") if isinstance(activity.get("id"), str) else None
     if follow_uri is not None and origin(follow_uri) != origin(actor.uri or ""):
         return  # an id on another origin would squat that server's follow ids
-    if follow_uri is not None and await ActivityTombstone.exists(uri=follow_uri):
-        return  # its Undo arrived first (security.md item 39)
+    if follow_uri is not None and await ActivityTombstone.exists(uri=follow_uri, account_id=actor.id):
+        return  # its Undo, by the same actor, arrived first (security.md item 39)
     echoed = follow_object(activity, actor, target_uri)
     existing = await Follow.filter(account_id=actor.id, target_account_id=target.id).first()
     if existing is not None:  # a repeated Follow: Mastodon re-sends the Accept (the first may be lost)
@@ -57,7 +57,8 @@ async def on_follow(incoming: Incoming) -> None:
                                  [actor.inbox_url or ""], once=False)
         return
     async with in_transaction() as conn:
-        if target.locked:
+        # A silenced account (or one of a limited domain) only asks, as Mastodon's Follow#perform.
+        if target.locked or actor.silenced_at is not None:
             request, created = await FollowRequest.get_or_create(
                 account_id=actor.id, target_account_id=target.id, defaults={"uri": follow_uri}, using_db=conn)
             if created:
@@ -127,4 +128,5 @@ async def undo_follow(incoming: Incoming, inner: Any) -> None:
             removed += await query.filter(uri=follow_id).delete()
     if removed == 0 and follow_id is not None and origin(follow_id) == origin(actor.uri or ""):
         # The Undo overtook its Follow: remember, so the Follow is ignored when it arrives.
-        await ActivityTombstone.get_or_create(uri=follow_id)
+        # Keyed by the actor too: another account of that server cannot pre-empt this one's Follow.
+        await ActivityTombstone.get_or_create(uri=follow_id, account_id=actor.id)

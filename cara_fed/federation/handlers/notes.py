@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from activitypub.fetch import FetchError
 from activitypub.parsing import PUBLIC_ADDRESSES, as_list, ref, types
 from cara_fed.federation.actors import ActorUnavailable
+from cara_fed.federation.domains import is_suspended
 from cara_fed.federation.inbox import Incoming, handles
 from cara_fed.federation.remote_actors import first_url, origin, plain_text
 from cara_fed.jobs.queue import enqueue
@@ -89,12 +90,18 @@ async def store_note(incoming: Incoming, document: dict[str, Any]) -> Status | N
         return None
     if incoming.federation.urls.is_local(uri):
         return None
-    existing = await Status.filter(uri=uri).first()
-    if existing is not None:
-        return None if existing.deleted_at else existing
+    existing = await Status.filter(uri=uri).select_related("account").first()
     author_uri = ref(document.get("attributedTo"))
-    if author_uri is None:
-        return None
+    if existing is not None:
+        if existing.deleted_at is None:
+            return existing
+        if author_uri is None or existing.account.uri == author_uri:
+            return None  # its author deleted it before it arrived: it stays deleted
+        # A Delete-before-Create placeholder left by another account of the author's server: void, since
+        # nobody deletes another account's post (on_delete).
+        await Status.filter(id=existing.id, deleted_at__not_isnull=True).delete()
+    if author_uri is None or (author_uri != incoming.actor.uri and await is_suspended(author_uri)):
+        return None  # (a post of a refused domain, boosted or quoted from elsewhere: not fetched, not kept)
     author = incoming.actor if author_uri == incoming.actor.uri else \
         await incoming.federation.actors.get_actor(author_uri)
     parent = await known_status(incoming, ref(document.get("inReplyTo")))
