@@ -31,6 +31,7 @@ MAX_FIELDS = 4
 FIELD_NAME_MAX = 255
 FIELD_VALUE_MAX = 255
 PRIVACY_CHOICES = ("public", "unlisted", "private")
+COMMISSION_CHOICES = ("open", "closed", "waitlist")  # User.commissions, shown on the profile page
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}")  # ISO 639-1/-3, as Mastodon's LanguagesHelper accepts
 
 # The Account columns an Update must announce when they change.
@@ -53,6 +54,7 @@ class ProfileChanges:
     sensitive: bool | None = None
     language: str | None = None  # "" clears the default language
     pixels_untouched: bool | None = None  # the artist's default for uploads (media issue point 3)
+    commissions: str | None = None  # one of COMMISSION_CHOICES
     avatar_path: str | None = None  # storage name of a processed image (services.media.store_profile_image)
     header_path: str | None = None
 
@@ -76,6 +78,8 @@ def check(changes: ProfileChanges) -> None:
             _too_long("Field value", value, FIELD_VALUE_MAX)
     if changes.privacy is not None and changes.privacy not in PRIVACY_CHOICES:
         raise ValidationFailed(f"Validation failed: privacy must be one of {', '.join(PRIVACY_CHOICES)}")
+    if changes.commissions is not None and changes.commissions not in COMMISSION_CHOICES:
+        raise ValidationFailed(f"Validation failed: commissions must be one of {', '.join(COMMISSION_CHOICES)}")
     if changes.language and not LANGUAGE_RE.fullmatch(changes.language):
         raise ValidationFailed("Validation failed: language is not a valid ISO 639 code")
 
@@ -141,11 +145,13 @@ async def update_profile(federation: Federation, account: Account, user: User, c
         user.default_language = changes.language or None
     if changes.pixels_untouched is not None:
         user.pixels_untouched = changes.pixels_untouched
+    if changes.commissions is not None:
+        user.commissions = changes.commissions
     announce = any(getattr(account, name) != before[name] for name in _PUBLIC_COLUMNS)
     async with in_transaction() as conn:
         await account.save(update_fields=[*_PUBLIC_COLUMNS, "note_source", "updated_at"], using_db=conn)
         await user.save(update_fields=["default_visibility", "default_sensitive", "default_language",
-                                       "pixels_untouched"], using_db=conn)
+                                       "pixels_untouched", "commissions"], using_db=conn)
         if was_locked and not account.locked:
             waiting = await FollowRequest.filter(target_account_id=account.id).using_db(conn).values_list(
                 "account_id", flat=True)

@@ -15,5 +15,6 @@ from quart import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from cara_fed.web.auth_pages import bp as auth_bp
+    from cara_fed.web.studio_profile import bp as profile_bp
 
-    return [auth_bp]
+    return [auth_bp, profile_bp]

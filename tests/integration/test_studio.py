@@ -3,12 +3,17 @@ studio's forms (uploading, editing, deleting and ordering works, the profile).""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 
-from cara_fed.models import OAuthToken, User
+from cara_fed.models import Account, OAuthToken, User
+from cara_fed.settings import Settings
 from cara_fed.services import web_sessions
 from tests.support.api import make_user
 from tests.support.servers import RunningServer
@@ -88,3 +93,80 @@ async def test_next_goes_back_only_to_this_server(web: WebClient, database: None
     answer = await web.post("/auth/sign_in", {"login": "fay", "password": "correct horse battery",
                                                "next": "//evil.example/x", "csrf_token": token})
     assert answer.location == "/studio"
+
+
+def png(width: int = 64, height: int = 48, colour: tuple[int, int, int] = (200, 40, 90)) -> bytes:
+    image = Image.new("RGB", (width, height), colour)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def media_files(settings: Settings) -> set[str]:
+    root = Path(settings.media.root)
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def profile_form(**overrides: Any) -> aiohttp.FormData:
+    values: dict[str, Any] = {"display_name": "Ada L.", "note": "Paints #gouache", "field_name_0": "Shop",
+                              "field_value_0": "https://shop.example", "commissions": "open", "locked": "1",
+                              "indexable": "1", "pixels_untouched": "1"}
+    values.update(overrides)
+    form = aiohttp.FormData()
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bytes):
+            form.add_field(name, value, filename=f"{name}.png", content_type="image/png")
+        else:
+            form.add_field(name, value)
+    return form
+
+
+async def test_profile_edit(web: WebClient, database: None, settings: Settings) -> None:
+    artist = await make_user("gil")
+    await web.sign_in("gil")
+    page = await web.get("/studio/profile")
+    assert page.status == 200 and 'name="display_name"' in page.text
+    saved = await web.submit("/studio/profile", "/studio/profile", profile_form(avatar=png()))
+    assert saved.status == 303 and saved.location == "/studio/profile?saved=1", saved.text
+    account = await Account.get(id=artist.account.id)
+    user = await User.get(id=artist.user.id)
+    assert account.display_name == "Ada L." and "gouache" in account.note and account.locked and account.indexable
+    assert account.profile_fields[0]["name"] == "Shop"
+    assert user.commissions == "open" and user.pixels_untouched
+    assert account.avatar_path and account.avatar_path in media_files(settings)
+    # Unticked boxes are off again; a new avatar replaces the old file.
+    old_avatar = account.avatar_path
+    saved = await web.submit("/studio/profile", "/studio/profile",
+                             profile_form(locked=None, indexable=None, pixels_untouched=None, commissions="waitlist",
+                                          avatar=png(colour=(1, 2, 3))))
+    assert saved.status == 303
+    account = await Account.get(id=artist.account.id)
+    user = await User.get(id=artist.user.id)
+    assert not account.locked and not account.indexable and not user.pixels_untouched
+    assert user.commissions == "waitlist"
+    assert account.avatar_path != old_avatar and old_avatar not in media_files(settings)
+
+
+async def test_profile_errors_are_shown_beside_their_fields_and_nothing_is_kept(
+        web: WebClient, database: None, settings: Settings) -> None:
+    artist = await make_user("hal")
+    await web.sign_in("hal")
+    files_before = media_files(settings)
+    refused = await web.submit("/studio/profile", "/studio/profile",
+                               profile_form(display_name="x" * 31, commissions="sometimes", header=png()))
+    assert refused.status == 422
+    assert 'id="display_name-error"' in refused.text and 'aria-describedby="display_name-hint display_name-error"' in refused.text
+    assert 'id="commissions-error"' in refused.text
+    assert "x" * 31 in refused.text  # what was typed is kept in the form
+    account = await Account.get(id=artist.account.id)
+    assert account.display_name == "" and account.header_path is None
+    assert media_files(settings) == files_before
+    # A broken image is refused beside its field; the other one processed with it is not kept.
+    refused = await web.submit("/studio/profile", "/studio/profile",
+                               profile_form(avatar=png(), header=b"not an image at all"))
+    assert refused.status == 422 and 'id="header-error"' in refused.text
+    account = await Account.get(id=artist.account.id)
+    assert account.avatar_path is None and account.header_path is None and account.display_name == ""
+    assert media_files(settings) == files_before
