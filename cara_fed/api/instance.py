@@ -13,6 +13,7 @@ from cara_fed.api.entities.accounts import load_account_stats, account_to_api
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.models import Account, User
 from cara_fed.services.instance import node_stats
+from cara_fed.services.registrations import registration_info
 from cara_fed.web.negotiation import json_response
 from cara_fed.web.state import app_state
 
@@ -71,6 +72,7 @@ async def instance_v2() -> Response:
                              "privacy_policy": None, "terms_of_service": None}
     configuration["vapid"] = {"public_key": ""}
     configuration["translation"] = {"enabled": False}
+    signup = await registration_info(settings)
     document = {
         "domain": settings.instance.domain,
         "title": settings.instance.name,
@@ -82,7 +84,9 @@ async def instance_v2() -> Response:
         "icon": [],
         "languages": ["en"],
         "configuration": configuration,
-        "registrations": {"enabled": False, "approval_required": False, "message": None, "url": None},
+        # url: null, as Mastodon without external sign-up; clients sign up with POST /api/v1/accounts.
+        "registrations": {"enabled": signup.enabled, "approval_required": signup.approval_required,
+                          "message": signup.message, "url": None},
         "contact": {"email": settings.instance.contact_email, "account": await _contact_account(urls)},
         "rules": [],
     }
@@ -96,6 +100,7 @@ async def instance_v1() -> Response:
     urls = LocalUrls(settings)
     users, _month, _halfyear, posts = await node_stats()
     streaming = urls.base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    signup = await registration_info(settings)
     document = {
         "uri": settings.instance.domain,
         "title": settings.instance.name,
@@ -108,9 +113,9 @@ async def instance_v1() -> Response:
                   "domain_count": await Account.filter(domain__not_isnull=True).distinct().count()},
         "thumbnail": _thumbnail(urls),
         "languages": ["en"],
-        "registrations": False,
-        "approval_required": False,
-        "invites_enabled": False,
+        "registrations": signup.enabled,
+        "approval_required": signup.approval_required,
+        "invites_enabled": signup.invites_enabled,
         "configuration": _configuration(settings),
         "contact_account": await _contact_account(urls),  # an Account or null, never [] (Raccoon broke)
         "rules": [],

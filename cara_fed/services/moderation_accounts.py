@@ -19,8 +19,9 @@ app/models/concerns/account/interactions.rb, docs: admin/moderation):
 - silence ("limit"): hidden from public timelines; its follows of anyone become requests (Mastodon's
   FollowService and ActivityPub::Activity::Follow: ``@account.silenced?`` makes a request).
 - sensitize: every post of the account reaches clients as ``sensitive: true``.
-- force password reset: tokens revoked, unused authorization codes dropped, and signing in is refused
-  until the person chooses a new password (:func:`choose_new_password`, the /auth/password page).
+- force password reset: tokens revoked, unused authorization codes dropped; apps cannot sign in
+  (services/oauth.sign_in refuses with PASSWORD_CHANGE_REQUIRED) until the person signs in on the website,
+  which only shows them the change-password form (web/auth_pages.py), and chooses a new password.
 - set role: admins only; the last admin cannot stop being one."""
 
 from __future__ import annotations
@@ -46,8 +47,6 @@ from cara_fed.jobs.registry import JobContext, job_kind
 from cara_fed.models import Account, DomainBlock, Follow, OAuthCode, OAuthToken, User
 from cara_fed.models.accounts import acct_key
 from cara_fed.services import relationships
-from cara_fed.services.oauth import LoginBlocked, LoginFailed, find_login
-from cara_fed.services.passwords import check_password_rules, hash_password, verify_password
 from cara_fed.services.profiles import update_activity
 from cara_fed.services.staff import ROLES, require_admin, require_over
 
@@ -247,43 +246,6 @@ async def force_password_reset(by: User | None, account_id: int) -> ModerationRe
         await User.filter(id=user.id).using_db(conn).update(must_change_password=True)
         await _revoke_logins(user, now, conn)
     return _result(account, "force_password_reset", by, {"must_change_password": True}, now)
-
-
-async def choose_new_password(login: str | None, current: str | None, new: str | None) -> User:
-    """The person's own step after a forced reset (and any time they want a new password): the current
-    credentials, then a new password that follows the rules and differs from the old one. Every token
-    issued before is revoked, as services/accounts.set_password does."""
-    current = current or ""
-    new = new or ""
-    user = await find_login(login or "")
-    if user is None or not await verify_password(user.password_hash, current):
-        if user is None:
-            await verify_password(await _dummy_hash(), current)  # the same time as a wrong password
-        raise LoginFailed("Invalid email, username or password.")
-    if user.account.suspended_at is not None:
-        raise LoginBlocked("This account is suspended.")
-    if not user.approved:
-        raise LoginBlocked("This account is waiting for approval.")
-    check_password_rules(new)
-    if new == current:
-        raise ValidationFailed("Validation failed: choose a password different from the current one")
-    password_hash = await hash_password(new)
-    now = datetime.now(UTC)
-    async with in_transaction() as conn:
-        await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash,
-                                                            must_change_password=False)
-        await _revoke_logins(user, now, conn)
-    log.info("password changed", extra={"account_id": user.account.id})
-    return user
-
-
-_dummy: list[str] = []
-
-
-async def _dummy_hash() -> str:
-    if not _dummy:
-        _dummy.append(await hash_password("not a password of anyone's"))
-    return _dummy[0]
 
 
 # -- roles ------------------------------------------------------------------------------------------------

@@ -233,8 +233,8 @@ class LoginBlocked(CaraError):
     status = 403
 
 
-PASSWORD_CHANGE_REQUIRED = ("A moderator asked you to choose a new password. Set one on this server's "
-                            "/auth/password page, then sign in again.")
+PASSWORD_CHANGE_REQUIRED = ("A moderator asked you to choose a new password: sign in on this server's "
+                            "website (/auth/sign_in) to set it, then sign in here again.")
 
 
 _dummy_hash: str | None = None

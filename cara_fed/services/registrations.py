@@ -23,7 +23,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -120,9 +120,8 @@ class RegistrationInfo:
 
 async def effective_mode(settings: Settings) -> str:
     row = await InstanceSetting.get_or_none(key=MODE_KEY)
-    if row is not None and isinstance(row.value, str) and row.value in MODES:
-        return row.value
-    return settings.registrations.mode
+    value = row.value.get("value") if row is not None and isinstance(row.value, dict) else None
+    return value if isinstance(value, str) and value in MODES else settings.registrations.mode
 
 
 async def registration_info(settings: Settings) -> RegistrationInfo:
@@ -134,12 +133,14 @@ async def set_mode(by: User | None, mode: str) -> str:
     require_admin(by)
     if mode not in MODES:
         raise ValidationFailed(f"Validation failed: the registration mode must be one of {', '.join(MODES)}")
-    updated = await InstanceSetting.filter(key=MODE_KEY).update(value=mode)
+    # Wrapped in an object: tortoise's JSONField takes a bare str for already-encoded JSON text.
+    value = {"value": mode}
+    updated = await InstanceSetting.filter(key=MODE_KEY).update(value=value)
     if not updated:
         try:
-            await InstanceSetting.create(key=MODE_KEY, value=mode)
+            await InstanceSetting.create(key=MODE_KEY, value=value)
         except IntegrityError:  # another admin saved at the same moment: last write wins
-            await InstanceSetting.filter(key=MODE_KEY).update(value=mode)
+            await InstanceSetting.filter(key=MODE_KEY).update(value=value)
     log.info("registration mode set", extra={"mode": mode, "by": by.account_id if by else None})  # type: ignore[attr-defined]
     return mode
 
@@ -235,10 +236,23 @@ async def _check_available(username: str, email: str, errors: _Errors) -> None:
         errors.add("email", "ERR_TAKEN", "has already been taken")
 
 
-async def sign_up(settings: Settings, form: SignUpForm, *, app: OAuthApp | None = None) -> SignUpResult:
-    """A new local account under the current mode's rules; Forbidden when registrations are closed,
-    SignUpInvalid (422, per field) for anything wrong with the form. With ``app`` (API sign-ups), the new
-    user also gets a token of the app's scopes, usable once the account is approved."""
+@dataclass(frozen=True)
+class _Checked:
+    mode: str
+    username: str
+    email: str
+    password: str
+    reason: str
+    invite_code: str
+    locale: str
+    invite: invites.InviteInfo | None
+
+
+async def check_sign_up(settings: Settings, form: SignUpForm,
+                        extra: dict[str, list[FieldError]] | None = None) -> _Checked:
+    """Every rule of :func:`sign_up` without storing anything: Forbidden when registrations are closed,
+    SignUpInvalid with every field's problems (plus ``extra`` ones the caller found, such as the web
+    form's password confirmation)."""
     mode = await effective_mode(settings)
     if mode == "closed":
         raise Forbidden(CLOSED_MESSAGE)
@@ -266,12 +280,25 @@ async def sign_up(settings: Settings, form: SignUpForm, *, app: OAuthApp | None 
     if len(reason) > REASON_MAX:
         errors.add("reason", "ERR_TOO_LONG", f"is too long (maximum is {REASON_MAX} characters)")
     await _check_available(username, email, errors)
+    for name, problems in (extra or {}).items():
+        for problem in problems:
+            errors.add(name, problem.code, problem.description)
     if errors.found:
         raise SignUpInvalid(errors.found)
+    return _Checked(mode=mode, username=username, email=email, password=password, reason=reason,
+                    invite_code=invite_code, locale=locale, invite=invite)
 
-    password_hash = await hash_password(password)
+
+async def sign_up(settings: Settings, form: SignUpForm, *, app: OAuthApp | None = None) -> SignUpResult:
+    """A new local account under the current mode's rules; Forbidden when registrations are closed,
+    SignUpInvalid (422, per field) for anything wrong with the form. With ``app`` (API sign-ups), the new
+    user also gets a token of the app's scopes, usable once the account is approved."""
+    checked = await check_sign_up(settings, form)
+    mode, username, email, invite_code = checked.mode, checked.username, checked.email, checked.invite_code
+    errors = _Errors()
+    password_hash = await hash_password(checked.password)
     keys = await asyncio.to_thread(generate_rsa_keypair)  # ~0.1 s of CPU: off the event loop
-    approved = mode == "open" or invite is not None
+    approved = mode == "open" or checked.invite is not None
     try:
         async with in_transaction() as conn:
             claimed = await invites.claim(invite_code, conn) if invite_code else None
@@ -281,7 +308,7 @@ async def sign_up(settings: Settings, form: SignUpForm, *, app: OAuthApp | None 
             account = await Account.create(username=username, domain=None, public_key_pem=keys.public_pem,
                                            private_key_pem=keys.private_pem, using_db=conn)
             user = await User.create(account=account, email=email, password_hash=password_hash, role="user",
-                                     approved=approved, locale=locale[:16], sign_up_reason=reason,
+                                     approved=approved, locale=checked.locale, sign_up_reason=checked.reason,
                                      invite_code=claimed.code if claimed else None, using_db=conn)
             if claimed is not None and claimed.autofollow:
                 await _autofollow(account, claimed, conn)
