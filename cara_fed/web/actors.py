@@ -3,13 +3,14 @@ profile to browsers; ``/actor`` is the instance's ``Application`` actor."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, current_app, redirect, render_template, request
+from quart import Blueprint, Response, current_app, redirect, request
 
 from cara_fed.errors import NotFound
 from cara_fed.federation.convert import account_to_ap, instance_actor_to_ap
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.services import accounts, instance
 from cara_fed.web.negotiation import activity_response, wants_activitystreams
+from cara_fed.web.profile_page import profile_html
 from cara_fed.web.state import app_state
 
 bp = Blueprint("actors", __name__)
@@ -28,17 +29,11 @@ async def actor(username: str) -> Response:
 
 @bp.get("/@<username>")
 async def profile(username: str) -> Response:
+    if not wants_activitystreams(request.headers.get("Accept")):
+        return await profile_html(username)  # people: the profile and portfolio (web/profile_page.py)
     account = await accounts.get_public_local_account(username)
-    settings = app_state(current_app).settings
-    urls = LocalUrls(settings)
-    if wants_activitystreams(request.headers.get("Accept")):
-        return activity_response(account_to_ap(account, urls))
-    html = await render_template("profile.html", account=account, instance=settings.instance,
-                                 actor_url=urls.actor(account.username), handle=f"@{account.username}@"
-                                 f"{settings.instance.domain}")
-    response = Response(html, content_type="text/html; charset=utf-8")
-    response.headers["Vary"] = "Accept"
-    return response
+    urls = LocalUrls(app_state(current_app).settings)
+    return activity_response(account_to_ap(account, urls))
 
 
 @bp.get("/actor")

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, current_app, redirect, render_template, request
+from quart import Blueprint, Response, current_app, redirect, request
 
 from cara_fed.federation.notes import create_activity, status_to_ap, status_uri, tombstone
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.models import Account, Status
 from cara_fed.services import accounts, statuses
 from cara_fed.web.negotiation import activity_response, wants_activitystreams
+from cara_fed.web.pages import status_html
 from cara_fed.web.state import app_state
 
 bp = Blueprint("objects", __name__)
@@ -42,16 +43,9 @@ async def note_activity(username: str, status_id: int) -> Response:
 
 @bp.get("/@<username>/<int:status_id>")
 async def status_page(username: str, status_id: int) -> Response:
+    if not wants_activitystreams(request.headers.get("Accept")):
+        return await status_html(username, status_id)  # people: the post's page (web/pages.py)
     account, status, urls = await _load(username, status_id)
     if status.deleted_at is not None:
         return Response("This post has been deleted.", status=410, content_type="text/plain; charset=utf-8")
-    if wants_activitystreams(request.headers.get("Accept")):
-        return activity_response(status_to_ap(status, urls))
-    html = await render_template("status.html", account=account, status=status,
-                                 instance=app_state(current_app).settings.instance,
-                                 note_url=urls.status(account.username, status.id),
-                                 media=[(urls.media(m.file_path or ""), m.description)
-                                        for m in sorted(status.media_attachments, key=lambda m: m.position)])
-    response = Response(html, content_type="text/html; charset=utf-8")
-    response.headers["Vary"] = "Accept"
-    return response
+    return activity_response(status_to_ap(status, urls))
