@@ -210,7 +210,7 @@ async def unbookmark(status_id: str) -> Response:
 @authorized("write:accounts")
 async def pin(status_id: str) -> Response:
     status = await visible_status(parse_id(status_id), me())
-    await status_marks.pin(me(), status)
+    await status_marks.pin(me(), status, app_state(current_app).settings)
     return await _render(status.id)
 
 
@@ -218,7 +218,7 @@ async def pin(status_id: str) -> Response:
 @authorized("write:accounts")
 async def unpin(status_id: str) -> Response:
     status = await visible_status(parse_id(status_id), me())
-    await status_marks.unpin(me(), status)
+    await status_marks.unpin(me(), status, app_state(current_app).settings)
     return await _render(status.id)
 
 

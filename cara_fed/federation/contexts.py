@@ -3,6 +3,12 @@ inline definitions of the extension terms, so no receiver has to fetch anything 
 
 Term sources: Mastodon's app/lib/activitypub/adapter.rb (toot:, schema:, as:manuallyApprovesFollowers) and
 FEP-5e53 for ``xRobotsTag`` (which assigns no IRI of its own: we use the FEP's URL as the namespace).
+
+Portfolio terms (issue 6; docs/portfolio-api.md "Federation"): ``portfolio`` on the actor (its portfolio
+``OrderedCollection``), and on a work's ``Note``: ``series`` (the series collection it belongs to; on the
+portfolio collection, the series it is divided into), ``medium`` (schema.org's ``artMedium``) and ``year``.
+The work's title is the Note's ActivityStreams ``name`` and its licence the ``license`` link. Our own
+terms live under one namespace, ``CARA_NS`` (a w3id.org permanent-identifier path, like FEP-5e53's).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+CARA_NS = "https://w3id.org/cara-fed/ns#"
 
 EXTENSIONS: dict[str, Any] = {
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
@@ -23,6 +30,8 @@ EXTENSIONS: dict[str, Any] = {
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
     "xRobotsTag": "https://w3id.org/fep/5e53#xRobotsTag",
+    "cara": CARA_NS,
+    "portfolio": {"@id": "cara:portfolio", "@type": "@id"},
 }
 
 ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
@@ -36,6 +45,10 @@ OBJECT_EXTENSIONS: dict[str, Any] = {
     "schema": "http://schema.org#",
     "license": {"@id": "schema:license", "@type": "@id"},
     "xRobotsTag": "https://w3id.org/fep/5e53#xRobotsTag",
+    "cara": CARA_NS,
+    "series": {"@id": "cara:series", "@type": "@id"},
+    "medium": "schema:artMedium",
+    "year": "cara:year",
 }
 
 OBJECT_CONTEXT: list[Any] = [AS_CONTEXT, OBJECT_EXTENSIONS]

@@ -32,6 +32,7 @@ def account_to_ap(account: Account, urls: LocalUrls) -> dict[str, Any]:
         "followers": urls.followers(name),
         "following": urls.following(name),
         "featured": urls.featured(name),
+        "portfolio": urls.portfolio(name),  # our context term (federation/portfolio.py)
         "endpoints": {"sharedInbox": urls.shared_inbox},
         "publicKey": {"id": urls.key_id(name), "owner": urls.actor(name), "publicKeyPem": account.public_key_pem},
         "manuallyApprovesFollowers": account.locked,

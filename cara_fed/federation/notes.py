@@ -1,7 +1,8 @@
 """Statuses as ActivityStreams: ``Note`` objects, their ``Create``, and ``Tombstone``s (DESIGN.md section 6).
 
 The status passed in must have its relations loaded (services.statuses loads them in a fixed number of
-queries): account, in_reply_to (+account), media_attachments, mentions (+account), tags.
+queries): account, in_reply_to (+account), media_attachments, mentions (+account), tags, and work (a
+portfolio work adds its title, medium, series and licence: federation/portfolio.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from cara_fed.federation.contexts import AS_CONTEXT, OBJECT_CONTEXT, PUBLIC, X_ROBOTS_TAG
 from cara_fed.federation.convert import as_datetime
+from cara_fed.federation.portfolio import apply_work, loaded_work
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.models import Account, MediaAttachment, Status
 
@@ -101,6 +103,9 @@ def status_to_ap(status: Status, urls: LocalUrls, *, with_context: bool = True) 
         "license": urls.ai_policy,
         "xRobotsTag": X_ROBOTS_TAG,
     }
+    work = loaded_work(status)
+    if work is not None and status.account.domain is None:  # a work of ours: title, medium, licence...
+        apply_work(note, work, status.account.username, urls)
     if status.language:
         note["contentMap"] = {status.language: note["content"]}
     if status.edited_at:

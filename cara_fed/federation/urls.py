@@ -32,6 +32,15 @@ class LocalUrls:
     def featured(self, username: str) -> str:
         return f"{self.actor(username)}/collections/featured"
 
+    def portfolio(self, username: str) -> str:
+        return f"{self.actor(username)}/portfolio"
+
+    def portfolio_series(self, username: str, series_id: int) -> str:
+        return f"{self.portfolio(username)}/series/{series_id}"
+
+    def work_page(self, username: str, work_id: int) -> str:
+        return f"{self.profile(username)}/works/{work_id}"
+
     def status(self, username: str, status_id: int) -> str:
         return f"{self.actor(username)}/statuses/{status_id}"
 

@@ -22,6 +22,7 @@ from cara_fed.models import (Account, Follow, IdempotencyKey, MediaAttachment, M
                              StatusEdit, Tag)
 from cara_fed.models.accounts import acct_key
 from cara_fed.models.statuses import VISIBILITIES
+from cara_fed.services import portfolio_store
 from cara_fed.services import text as text_format
 from cara_fed.services.statuses import with_relations
 from cara_fed.settings import Settings
@@ -113,7 +114,10 @@ async def _attachable_media(account: Account, media_ids: list[int], status_id: i
 async def create_post(settings: Settings, account: Account, text: str, *, visibility: str = "public",
                       spoiler_text: str = "", sensitive: bool = False, language: str | None = None,
                       media_ids: Sequence[int] = (), in_reply_to_id: int | None = None,
-                      idempotency_key: str | None = None) -> Status:
+                      idempotency_key: str | None = None,
+                      work: portfolio_store.WorkFields | None = None) -> Status:
+    """``work``: the post is a portfolio work (services.portfolio.add_work); without it, the portfolio
+    hashtag rule decides (services/portfolio_store.py join_new_post)."""
     if idempotency_key:
         earlier = await _idempotent(account, idempotency_key)
         if earlier is not None:
@@ -147,6 +151,7 @@ async def create_post(settings: Settings, account: Account, text: str, *, visibi
             await MediaAttachment.filter(id=item.id).using_db(conn).update(status_id=status.id,
                                                                             position=order[item.id])
         await _notify_local(status, account, mention_ids, conn)
+        await portfolio_store.join_new_post(settings, account, status, tags, media, work, conn)  # before the Create
         if idempotency_key:
             await IdempotencyKey.create(account=account, key=idempotency_key[:255], status=status, using_db=conn)
         loaded = await with_relations(Status.filter(id=status.id)).using_db(conn).get()
@@ -258,6 +263,7 @@ async def delete_post(settings: Settings, account: Account, status_id: int) -> S
         # Boosts of it go too, and notifications about it (Mastodon's RemoveStatusService).
         await Status.filter(reblog_of_id=status.id).using_db(conn).update(deleted_at=datetime.now(UTC))
         await Notification.filter(status_id=status.id).using_db(conn).delete()
+        await portfolio_store.post_deleted(settings, account, status.id, conn)  # a work leaves the portfolio
         await enqueue_fanout(activity, account, using_db=conn)
     return status
 

@@ -1,15 +1,17 @@
 """Bookmarks and pins: a viewer's own marks on statuses. Pins are public (``featured``) and federate as
-Add/Remove when the featured collection changes (the portfolio issue builds on this)."""
+Add/Remove when the featured collection changes; they live beside the portfolio's mirrored pins of the top
+works (services/portfolio_pins.py says how the two coexist)."""
 
 from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
 
-from cara_fed.errors import ValidationFailed
-from cara_fed.models import Account, Bookmark, StatusPin
+from cara_fed.models import Account, Bookmark
+from cara_fed.services import portfolio_pins
 from cara_fed.services.status_views import StatusView
+from cara_fed.settings import Settings
 
-MAX_PINNED = 5  # Mastodon's StatusPinValidator
+MAX_PINNED = portfolio_pins.MAX_MANUAL_PINS  # Mastodon's StatusPinValidator (the artist's own pins)
 
 
 async def bookmark(account: Account, status: StatusView) -> None:
@@ -23,22 +25,10 @@ async def unbookmark(account: Account, status: StatusView) -> None:
     await Bookmark.filter(account_id=account.id, status_id=status.id).delete()
 
 
-async def pin(account: Account, status: StatusView) -> None:
-    if status.account_id != account.id:
-        raise ValidationFailed("Validation failed: Status can only pin own statuses")
-    if status.reblog_of_id is not None:
-        raise ValidationFailed("Validation failed: Status reblogs cannot be pinned")
-    if status.visibility not in ("public", "unlisted"):
-        raise ValidationFailed("Validation failed: Status private or direct posts cannot be pinned")
-    if await StatusPin.filter(account_id=account.id, status_id=status.id).exists():
-        return
-    if await StatusPin.filter(account_id=account.id).count() >= MAX_PINNED:
-        raise ValidationFailed(f"Validation failed: Status limit of {MAX_PINNED} pinned posts reached")
-    try:
-        await StatusPin.create(account_id=account.id, status_id=status.id)
-    except IntegrityError:
-        pass
+async def pin(account: Account, status: StatusView, settings: Settings) -> None:
+    """As Mastodon, with ``Add`` to followers; a work's pin is the portfolio's (services/portfolio_pins.py)."""
+    await portfolio_pins.pin(settings, account, status)
 
 
-async def unpin(account: Account, status: StatusView) -> None:
-    await StatusPin.filter(account_id=account.id, status_id=status.id).delete()
+async def unpin(account: Account, status: StatusView, settings: Settings) -> None:
+    await portfolio_pins.unpin(settings, account, status)

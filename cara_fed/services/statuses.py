@@ -18,7 +18,7 @@ def with_relations(query: QuerySet[Status]) -> QuerySet[Status]:
     """Everything a Note needs, loaded up front (never one query per attachment or mention)."""
     return query.select_related("account", "in_reply_to", "in_reply_to__account", "reblog_of",
                                 "reblog_of__account").prefetch_related(
-        "media_attachments", "mentions__account", "tags")
+        "media_attachments", "mentions__account", "tags", "work")
 
 
 async def load_statuses(ids: list[int]) -> dict[int, StatusView]:
