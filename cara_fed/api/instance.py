@@ -3,16 +3,17 @@ jointakahe/takahe#473), rules, extended description, peers, activity, languages.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from quart import Blueprint, Response, current_app
 
 from cara_fed import __version__
+from cara_fed.api.auth import authorized, viewer
 from cara_fed.api.entities.accounts import load_account_stats, account_to_api
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.models import Account, User
 from cara_fed.services.instance import node_stats
+from cara_fed.api.instance_policy import domain_blocks_answer, extended_description_answer, rules_answer
 from cara_fed.services.registrations import registration_info
 from cara_fed.web.negotiation import json_response
 from cara_fed.web.state import app_state
@@ -88,7 +89,7 @@ async def instance_v2() -> Response:
         "registrations": {"enabled": signup.enabled, "approval_required": signup.approval_required,
                           "message": signup.message, "url": None},
         "contact": {"email": settings.instance.contact_email, "account": await _contact_account(urls)},
-        "rules": [],
+        "rules": await rules_answer(),
     }
     return json_response(document)
 
@@ -118,20 +119,19 @@ async def instance_v1() -> Response:
         "invites_enabled": signup.invites_enabled,
         "configuration": _configuration(settings),
         "contact_account": await _contact_account(urls),  # an Account or null, never [] (Raccoon broke)
-        "rules": [],
+        "rules": await rules_answer(),
     }
     return json_response(document)
 
 
 @bp.get("/api/v1/instance/rules")
 async def rules() -> Response:
-    return json_response([])
+    return json_response(await rules_answer())
 
 
 @bp.get("/api/v1/instance/extended_description")
 async def extended_description() -> Response:
-    settings = app_state(current_app).settings
-    return json_response({"updated_at": None, "content": f"<p>{html.escape(settings.instance.description)}</p>"})
+    return json_response(await extended_description_answer(app_state(current_app).settings))
 
 
 @bp.get("/api/v1/instance/peers")
@@ -151,5 +151,6 @@ async def translation_languages() -> Response:
 
 
 @bp.get("/api/v1/instance/domain_blocks")
+@authorized(optional=True)
 async def domain_blocks() -> Response:
-    return json_response([])
+    return json_response(await domain_blocks_answer(signed_in=viewer() is not None))

@@ -31,6 +31,7 @@ from activitypub.fetch import (
 from activitypub.keycache import KeyCache
 from activitypub.netpolicy import NetworkPolicy
 from activitypub.signatures import KeyUnavailable, PublicKeyRecord, sign_request
+from cara_fed.federation.domains import is_suspended, new_account_policy
 from cara_fed.federation.remote_actors import InvalidActor, ap_to_account_fields, origin, public_keys
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.models import Account
@@ -43,6 +44,10 @@ ACTOR_REFRESH_AFTER = timedelta(days=1)
 class ActorUnavailable(Exception):
     """The actor could not be fetched (network, policy or a bad document)."""
 
+
+async def _refuse_blocked(url: str) -> None:
+    if await is_suspended(url):
+        raise BlockedDestination(url, "the domain is suspended or not allowed here")
 
 
 class RemoteActors:
@@ -79,11 +84,13 @@ class RemoteActors:
         URL; then that id is fetched once more and only what the id itself answers is believed (Mastodon's
         FetchResourceService does the same, one hop and no more)."""
         sign = await self._signer()
+        await _refuse_blocked(url)  # a suspended (or, in allow-list mode, unlisted) domain: never fetched
         try:
             fetched = await fetch_json(self.http, url, policy=self.policy, sign=sign)
         except IdMismatch as exc:
             if not follow_id or not exc.document_id:
                 raise
+            await _refuse_blocked(exc.document_id)
             fetched = await fetch_json(self.http, exc.document_id, policy=self.policy, sign=sign)
         try:
             return jsonld.normalize(fetched.document)
@@ -128,6 +135,9 @@ class RemoteActors:
             # Same handle, new id (the remote re-created the account): the host vouched for both.
             account = await Account.filter(domain=fields["domain"], username=fields["username"]).first()
         if account is None:
+            # A new account of a silenced domain starts silenced, stamped with the block's time so that
+            # lifting the block unsilences it (Mastodon's ProcessAccountService#auto_silence?).
+            fields.update(await new_account_policy(fields.get("domain")))
             try:
                 return await Account.create(**fields)
             except IntegrityError:  # a concurrent fetch stored it first

@@ -1,10 +1,21 @@
-"""Domain policy checks used on the way in (inbox) and out (fetch, delivery)."""
+"""Domain policy checks used on the way in (inbox) and out (fetch, delivery, media cache).
+
+A domain block (models/domain_blocks.py) covers the domain, its subdomains and every port. Allow-list mode
+(the admin setting ``federation.allowlist_mode``, Mastodon's LIMITED_FEDERATION_MODE) refuses every domain
+not listed in ``domain_allows`` (again with subdomains) as if it were suspended. Each check is one raw
+query: they run on every inbox request and every delivery, where the ORM's overhead was most of the cost
+(bench/inbox.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
+from cara_fed.db import in_list, raw_rows
 from cara_fed.models import DomainBlock
+
+ALLOWLIST_MODE_KEY = "federation.allowlist_mode"  # InstanceSetting key; its value is JSON true or false
 
 
 def domain_and_parents(host: str) -> list[str]:
@@ -12,27 +23,110 @@ def domain_and_parents(host: str) -> list[str]:
     of a domain covers its subdomains and every port."""
     host = host.lower().rstrip(".")
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    labels = name.split(".")
+    labels = name.rstrip(".").split(".")
     candidates = [host] if host != name else []
     candidates += [".".join(labels[i:]) for i in range(len(labels))]
     return candidates
 
 
-async def is_suspended(*hosts_or_urls: str | None) -> bool:
-    """Whether any of the hosts (or URLs' hosts) is under a suspended domain. One raw query: it runs on
-    every inbox request, where the ORM's overhead was most of the cost (bench/inbox.py)."""
+def host_of(value: str) -> str:
+    """The host (with port) of a URL, or the value itself when it is a host already."""
+    return urlsplit(value).netloc.rsplit("@", 1)[-1] if "://" in value else value
+
+
+def _candidates(hosts_or_urls: tuple[str | None, ...]) -> list[str]:
     candidates: list[str] = []
     for value in hosts_or_urls:
-        host = (urlsplit(value).netloc if "://" in value else value) if value else ""
+        host = host_of(value) if value else ""
         if host:
             candidates += domain_and_parents(host)
-    if not candidates:
+    return list(dict.fromkeys(candidates))
+
+
+async def is_suspended(*hosts_or_urls: str | None) -> bool:
+    """Whether we refuse any of these hosts (or URLs' hosts): under a suspended domain, or not allowed while
+    allow-list mode is on. Nothing is fetched from or delivered to such a host, and its activities are
+    dropped. One query."""
+    unique = _candidates(hosts_or_urls)
+    if not unique:
         return False
-    conn = DomainBlock._meta.db
-    unique = list(dict.fromkeys(candidates))
-    marks = ", ".join(f"${n}" for n in range(2, len(unique) + 2)) if conn.capabilities.dialect == "postgres" \
-        else ", ".join("?" * len(unique))
-    first = "$1" if conn.capabilities.dialect == "postgres" else "?"
-    rows = await conn.execute_query_dict(
-        f"SELECT 1 FROM domain_blocks WHERE severity = {first} AND domain IN ({marks}) LIMIT 1", ["suspend", *unique])
+    marks = in_list(unique)  # type: ignore[arg-type]
+    # The setting's JSON is compared as text: 'true' on both backends (SQLite stores JSON as text, and
+    # PostgreSQL's jsonb casts to the same spelling).
+    rows = await raw_rows(
+        f"SELECT 1 AS refused WHERE EXISTS (SELECT 1 FROM domain_blocks WHERE severity = ? AND domain IN ({marks})) "
+        "OR (EXISTS (SELECT 1 FROM instance_settings WHERE key = ? AND CAST(value AS TEXT) = 'true') "
+        f"AND NOT EXISTS (SELECT 1 FROM domain_allows WHERE domain IN ({marks})))",
+        ["suspend", *unique, ALLOWLIST_MODE_KEY, *unique])
     return bool(rows)
+
+
+@dataclass(frozen=True)
+class DomainPolicy:
+    """What applies to one host: the most specific block covering it (a subdomain's own block wins over
+    its parent's, as Mastodon's DomainBlock.rule_for), except that a suspended parent is never lifted by a
+    milder block of a subdomain (is_suspended refuses the whole tree)."""
+    domain: str  # the blocked domain that matched
+    severity: str  # suspend | silence | noop
+    reject_media: bool
+    reject_reports: bool
+
+    @property
+    def suspended(self) -> bool:
+        return self.severity == "suspend"
+
+    @property
+    def silenced(self) -> bool:
+        return self.severity == "silence"
+
+    @property
+    def media_rejected(self) -> bool:
+        return self.reject_media or self.suspended
+
+    @property
+    def reports_rejected(self) -> bool:
+        return self.reject_reports or self.suspended
+
+
+async def domain_policy(host_or_url: str | None) -> DomainPolicy | None:
+    """The block that applies to this host (or URL's host), or None. One query."""
+    candidates = _candidates((host_or_url,))
+    if not candidates:
+        return None
+    rows = await raw_rows(
+        f"SELECT domain, severity, reject_media, reject_reports FROM domain_blocks "
+        f"WHERE domain IN ({in_list(candidates)})", list(candidates))  # type: ignore[arg-type]
+    if not rows:
+        return None
+    by_domain = {str(row["domain"]): row for row in rows}
+    best = next((by_domain[c] for c in candidates if c in by_domain and by_domain[c]["severity"] == "suspend"),
+                None) or next(by_domain[c] for c in candidates if c in by_domain)  # most specific first
+    return DomainPolicy(domain=str(best["domain"]), severity=str(best["severity"]),
+                        reject_media=bool(best["reject_media"]), reject_reports=bool(best["reject_reports"]))
+
+
+async def media_rejected(*hosts_or_urls: str | None) -> bool:
+    """Whether media of these hosts (an author's domain, the file's URL) must not be fetched or cached:
+    reject_media, suspended, or refused."""
+    if await is_suspended(*hosts_or_urls):
+        return True
+    for value in hosts_or_urls:
+        policy = await domain_policy(value)
+        if policy is not None and policy.media_rejected:
+            return True
+    return False
+
+
+async def new_account_policy(domain: str | None) -> dict[str, datetime]:
+    """Fields a newly seen remote account gets from its domain's block: ``silenced_at`` (or
+    ``suspended_at``) set to the block's creation time, so that lifting the block lifts exactly what it
+    set (Mastodon's ProcessAccountService and UnblockDomainService do the same). Runs once per new account."""
+    if not domain:
+        return {}
+    candidates = domain_and_parents(domain)
+    blocks = {b.domain: b for b in await DomainBlock.filter(domain__in=candidates)}
+    ordered = [blocks[c] for c in candidates if c in blocks]
+    block = next((b for b in ordered if b.severity == "suspend"), None) or (ordered[0] if ordered else None)
+    if block is None or block.severity == "noop":
+        return {}
+    return {"suspended_at" if block.severity == "suspend" else "silenced_at": block.created_at}

@@ -10,6 +10,7 @@ from typing import Any
 
 from activitypub.parsing import types
 from cara_fed.federation.context import Federation
+from cara_fed.federation.domains import is_suspended
 from cara_fed.federation.host_health import host_is_alive
 from cara_fed.jobs import queue
 from cara_fed.jobs.registry import JobContext, RetryPolicy, job_kind
@@ -60,6 +61,8 @@ async def process_incoming(ctx: JobContext) -> None:
     if handler is None:
         log.debug("activity type not handled", extra={"types": sorted(types(activity))})
         return
+    if await is_suspended(ctx.payload["signer"]):
+        return  # its domain was suspended (or left the allow-list) after the activity was accepted
     await host_is_alive(ctx.payload["signer"])  # it talks to us: deliver to it again (if we had stopped)
     actor = await federation.actors.get_actor(ctx.payload["signer"])  # ActorUnavailable: retried later
     if actor.suspended_at is not None:

@@ -15,7 +15,7 @@ from activitypub.fetch import FetchError, HTTPStatusError, TooLarge, fetch_bytes
 from media import MediaError
 
 from cara_fed.federation.context import Federation
-from cara_fed.federation.domains import is_suspended
+from cara_fed.federation.domains import media_rejected
 from cara_fed.federation.handlers.notes import REMOTE_MEDIA_CACHE_JOB
 from cara_fed.jobs.registry import JobContext, RetryJobLater, RetryPolicy, job_kind
 from cara_fed.models import MediaAttachment
@@ -35,8 +35,8 @@ async def cache_remote_media(ctx: JobContext) -> None:
     media = await MediaAttachment.filter(id=ctx.payload["media_id"]).select_related("account").first()
     if media is None or media.files or not media.remote_url or media.type != "image":
         return
-    if await is_suspended(media.remote_url):
-        return
+    if await media_rejected(media.account.domain, media.remote_url):
+        return  # reject_media (or suspended): stays a link to the original, as Mastodon's skip_download?
     try:
         fetched = await fetch_bytes(federation.http, media.remote_url, policy=federation.policy,
                                     max_bytes=settings.media.max_upload_bytes, accept="image/*")

@@ -7,12 +7,13 @@ from tortoise.transactions import in_transaction
 from activitypub.fetch import FetchError
 from activitypub.parsing import as_list, ref
 from cara_fed.federation.actors import ActorUnavailable
+from cara_fed.federation.domains import domain_policy
 from cara_fed.federation.handlers.follows import local_target
 from cara_fed.federation.handlers.notes import local_status
 from cara_fed.federation.inbox import Incoming, handles
 from cara_fed.federation.outgoing_follows import send_follow, send_unfollow
 from cara_fed.federation.remote_actors import plain_text
-from cara_fed.models import Account, Block, Follow, FollowRequest, Report
+from cara_fed.models import Account, Block, Follow, FollowRequest, Mention, Report, Status
 
 MAX_REPORTED_STATUSES = 100
 
@@ -43,29 +44,51 @@ async def undo_block(incoming: Incoming, block_id: str | None, target_uri: str |
 
 @handles("Flag")
 async def on_flag(incoming: Incoming) -> None:
-    """A report for our admins (Mastodon forwards them from its instance actor): the reported local
-    account and which of its posts, with the comment as plain text."""
+    """A report for our admins, as Mastodon's ActivityPub::Activity::Flag: ignored when the sender's domain
+    rejects reports (or is suspended); one report per reported local account, with those of its posts
+    the object lists (an account named only through its posts counts as named); suspended accounts are not
+    reported; the comment is kept as plain text (5000 characters at most).
+
+    Remote reporters are usually an instance actor (Mastodon anonymises), so posts are attached under
+    Mastodon's relaxed rule: public or unlisted, private when the account has followers on the reporter's
+    domain, or any post mentioning someone of that domain (ReportService#reported_status_ids)."""
+    actor = incoming.actor
+    policy = await domain_policy(actor.domain)
+    if policy is not None and policy.reports_rejected:
+        return
     objects = [ref(o) for o in as_list(incoming.activity.get("object"))]
-    accounts: list[Account] = []
-    status_ids: list[int] = []
+    accounts: dict[int, Account] = {}
+    statuses: dict[int, list[Status]] = {}
     for uri in (o for o in objects[:MAX_REPORTED_STATUSES] if o):
         account = await local_target(incoming, uri)
         if account is not None:
-            accounts.append(account)
+            accounts.setdefault(account.id, account)
             continue
         status = await local_status(incoming, uri)
-        if status is not None:
-            status_ids.append(status.id)
-            accounts.append(status.account)
-    if not accounts:
-        return
-    target = accounts[0]
-    if any(a.id != target.id for a in accounts):
-        return  # one report is about one account (as Mastodon files them)
-    await Report.get_or_create(
-        uri=ref(incoming.activity), account_id=incoming.actor.id,
-        defaults={"target_account_id": target.id, "status_ids": status_ids,
-                  "comment": plain_text(incoming.activity.get("content"), 5000)})
+        if status is not None and status.account.suspended_at is None and await _reporter_may_see(status, actor):
+            accounts.setdefault(status.account_id, status.account)
+            statuses.setdefault(status.account_id, []).append(status)
+    flag_id = ref(incoming.activity)
+    comment = plain_text(incoming.activity.get("content"), 5000)
+    for n, target in enumerate(accounts.values()):
+        # Report.uri is unique: a Flag naming several accounts files one report each, told apart.
+        uri = flag_id if n == 0 or flag_id is None else f"{flag_id}#account-{target.id}"
+        values = {"target_account_id": target.id, "status_ids": [s.id for s in statuses.get(target.id, [])],
+                  "comment": comment}
+        if uri is None:
+            await Report.create(account_id=actor.id, **values)
+        else:
+            await Report.get_or_create(uri=uri, account_id=actor.id, defaults=values)
+
+
+async def _reporter_may_see(status: Status, reporter: Account) -> bool:
+    if status.visibility in ("public", "unlisted"):
+        return True
+    domain = reporter.domain or ""
+    if await Mention.filter(status_id=status.id, account__domain=domain).exists():
+        return True
+    return status.visibility == "private" and await Follow.filter(
+        target_account_id=status.account_id, account__domain=domain).exists()
 
 
 @handles("Move")
