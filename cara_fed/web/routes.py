@@ -20,9 +20,10 @@ def _blueprints() -> list[Blueprint]:
     from cara_fed.web.objects import bp as objects_bp
     from cara_fed.web.pages import bp as pages_bp
     from cara_fed.web.portfolio import bp as portfolio_bp
+    from cara_fed.web.registrations import bp as registrations_bp
     from cara_fed.web.remote_follow import bp as remote_follow_bp
     from cara_fed.web.studio import blueprints as studio
     from cara_fed.web.wellknown import bp as wellknown_bp
 
     return [health_bp, wellknown_bp, actors_bp, objects_bp, collections_bp, inbox_bp, media_bp, pages_bp,
-            portfolio_bp, remote_follow_bp, *studio()]
+            portfolio_bp, remote_follow_bp, registrations_bp, *studio()]
