@@ -27,7 +27,8 @@ Reads (services/portfolio_views.py, frozen values, a fixed number of queries):
 
 - ``list_portfolio(account, series_id=None, limit=None, offset=0)`` -> ``PortfolioView(account_id, total,
   works: tuple[WorkView], series: tuple[SeriesView])``.
-- ``get_work(work_id, account_id=None)`` -> ``WorkView``; ``get_works(ids)``; ``list_series(account)``.
+- ``get_work(work_id, account_id=None)`` -> ``WorkView``; ``get_works(ids)``; ``list_series(account)``;
+  ``find_series(series_id, account_id=None)`` -> ``SeriesView``.
 - ``WorkView``: id, account_id, username, domain (None: local), status_id, uri/url (remote works), title,
   description, medium, year, licence, series_id, series_name, position, series_position, tags, images
   (``WorkImage``: id, position, type, description = alt text, file_path, files by role, remote_url,
@@ -60,8 +61,8 @@ from cara_fed.services.portfolio_series import (create_series, delete_series, ge
 from cara_fed.services.portfolio_store import PUBLIC_VISIBILITIES, UNSET, WorkFields, own_series
 from cara_fed.services.portfolio_text import (DESCRIPTION_MAX, MEDIUM_MAX, TITLE_MAX, check_tags, compose_text,
                                               fields_from_text)
-from cara_fed.services.portfolio_views import (PortfolioView, SeriesView, WorkImage, WorkView, get_work, get_works,
-                                               list_portfolio, list_series)
+from cara_fed.services.portfolio_views import (PortfolioView, SeriesView, WorkImage, WorkView, find_series, get_work,
+                                               get_works, list_portfolio, list_series)
 from cara_fed.services.statuses import with_relations
 from cara_fed.settings import Settings
 
@@ -247,6 +248,6 @@ async def reorder_series_works(settings: Settings, account: Account, series_id: 
 
 __all__ = [
     "UNSET", "PortfolioView", "SeriesView", "WorkImage", "WorkView", "add_work", "create_series", "delete_series",
-    "get_series", "get_work", "get_works", "list_portfolio", "list_series", "make_work_from_status",
+    "find_series", "get_series", "get_work", "get_works", "list_portfolio", "list_series", "make_work_from_status",
     "remove_work", "reorder_series", "reorder_series_works", "reorder_works", "update_series", "update_work",
 ]

@@ -14,11 +14,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from cara_fed.errors import NotFound, ValidationFailed
+from cara_fed.errors import ValidationFailed
 from cara_fed.models import Account, Series, Work
 from cara_fed.services import portfolio_store
 from cara_fed.services.portfolio_store import UNSET, own_series
-from cara_fed.services.portfolio_views import SeriesView, list_series
+from cara_fed.services.portfolio_views import SeriesView, find_series, list_series
 from cara_fed.settings import Settings
 
 NAME_MAX = 255
@@ -45,15 +45,12 @@ def _description(value: Any) -> str:
 
 
 async def _view(account: Account, series_id: int) -> SeriesView:
-    return next(s for s in await list_series(account) if s.id == series_id)
+    return await find_series(series_id, account_id=account.id)
 
 
 async def get_series(account: Account | int, series_id: int) -> SeriesView:
     """A series of the account (anyone may read it); NotFound otherwise."""
-    found = next((s for s in await list_series(account) if s.id == series_id), None)
-    if found is None:
-        raise NotFound("Record not found")
-    return found
+    return await find_series(series_id, account_id=account if isinstance(account, int) else account.id)
 
 
 async def _taken(account: Account, name: str, conn: Any, except_id: int | None = None) -> bool:

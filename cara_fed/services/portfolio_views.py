@@ -4,7 +4,7 @@ works or images (the ORM's model building is the slow part of a page: services/s
 - ``list_portfolio(account, series_id=None, limit=None, offset=0)`` -> ``PortfolioView``: five queries
   (works with their posts, the count, images, tags, series).
 - ``get_work(work_id, account_id=None)`` -> ``WorkView``: four queries.
-- ``list_series(account)`` -> list of ``SeriesView``: one query.
+- ``list_series(account)`` -> list of ``SeriesView``; ``find_series(series_id, account_id=None)``: one query.
 
 Only works anyone may see are returned (their posts public or unlisted and not deleted), local or remote
 (a remote artist's works, fetched from their server: federation/portfolio_remote.py). The shapes are
@@ -184,17 +184,33 @@ async def _works(where: str, values: list[object], tail: str = "") -> list[WorkV
     return works
 
 
-async def list_series(account: Account | int) -> list[SeriesView]:
-    """Every series of the account, in order, with how many of its works anyone may see."""
-    account_id = account if isinstance(account, int) else account.id
+async def _series(where: str, values: list[object]) -> list[SeriesView]:
     rows = await raw_rows(
         "SELECT se.id, se.account_id, se.name, se.description, se.position, se.uri, "
         "(SELECT COUNT(*) FROM works w JOIN statuses s ON s.id = w.status_id WHERE w.series_id = se.id "
         f"AND s.deleted_at IS NULL AND s.visibility IN {PUBLIC_SQL}) AS work_count "
-        "FROM series se WHERE se.account_id = ? ORDER BY se.position, se.id", [account_id])
+        f"FROM series se JOIN accounts a ON a.id = se.account_id WHERE a.suspended_at IS NULL AND {where} "
+        "ORDER BY se.position, se.id", values)
     return [SeriesView(id=int(r["id"]), account_id=int(r["account_id"]), name=str(r["name"]),
                        description=str(r["description"] or ""), position=int(r["position"] or 0), uri=r["uri"],
                        work_count=int(r["work_count"] or 0)) for r in rows]
+
+
+async def list_series(account: Account | int) -> list[SeriesView]:
+    """Every series of the account, in order, with how many of its works anyone may see."""
+    return await _series("se.account_id = ?", [account if isinstance(account, int) else account.id])
+
+
+async def find_series(series_id: int, *, account_id: int | None = None) -> SeriesView:
+    """One series (of ``account_id``, when given); NotFound otherwise."""
+    where, values = "se.id = ?", [series_id]
+    if account_id is not None:
+        where += " AND se.account_id = ?"
+        values.append(account_id)
+    found = await _series(where, values)
+    if not found:
+        raise NotFound("Record not found")
+    return found[0]
 
 
 async def list_portfolio(account: Account | int, *, series_id: int | None = None, limit: int | None = None,
