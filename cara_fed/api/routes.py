@@ -23,6 +23,7 @@ def _blueprints() -> list:  # type: ignore[type-arg]
     from cara_fed.api.misc import bp as misc_bp
     from cara_fed.api.notifications import bp as notifications_bp
     from cara_fed.api.oauth import blueprints as oauth_blueprints
+    from cara_fed.api.portfolio import bp as portfolio_bp
     from cara_fed.api.registrations import bp as registrations_bp
     from cara_fed.api.reports import bp as reports_bp
     from cara_fed.api.search import bp as search_bp
@@ -31,4 +32,5 @@ def _blueprints() -> list:  # type: ignore[type-arg]
     from cara_fed.api.timelines import bp as timelines_bp
 
     return [instance_bp, accounts_bp, statuses_bp, timelines_bp, notifications_bp, misc_bp, account_lists_bp,
-            follows_bp, search_bp, streaming_bp, media_bp, registrations_bp, *oauth_blueprints(), reports_bp]
+            follows_bp, search_bp, streaming_bp, media_bp, registrations_bp, *oauth_blueprints(), reports_bp,
+            portfolio_bp]
