@@ -14,8 +14,7 @@ from quart import Blueprint, Response, request
 from cara_fed.models import User
 from cara_fed.services import login_limits, oauth, web_sessions
 from cara_fed.web.sessions import (
-    ANONYMOUS_COOKIE, CHANGE_PASSWORD_PATH, HOME_PATH, SESSION_COOKIE, CsrfRefused, check_csrf,
-    client_address,
+    ANONYMOUS_COOKIE, CHANGE_PASSWORD_PATH, HOME_PATH, SESSION_COOKIE, CsrfRefused, check_csrf, client_address,
     current_web_user, delete_cookie, forget_current_user, render_page, safe_next, see_other, session_secret,
     set_cookie, signed_in,
 )

@@ -15,6 +15,8 @@ from quart import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from cara_fed.web.auth_pages import bp as auth_bp
+    from cara_fed.web.studio_order import bp as order_bp
     from cara_fed.web.studio_profile import bp as profile_bp
+    from cara_fed.web.studio_works import bp as works_bp
 
-    return [auth_bp, profile_bp]
+    return [auth_bp, works_bp, order_bp, profile_bp]

@@ -28,7 +28,8 @@ COMMISSIONS = (("open", "Open: I take commissions"), ("waitlist", "Waitlist: ask
 
 def _values_of(session: WebSession) -> dict[str, Any]:
     account, user = session.account, session.user
-    fields = [(f.get("name", ""), f.get("value", "")) for f in account.profile_fields or [] if isinstance(f, dict)]
+    fields = [(f.get("name", ""), f.get("value", "")) for f in account.profile_fields or []
+              if isinstance(f, dict)]
     return {"display_name": account.display_name, "note": account.note_source, "fields": fields,
             "commissions": user.commissions, "locked": account.locked, "indexable": account.indexable,
             "pixels_untouched": user.pixels_untouched}
