@@ -50,7 +50,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-async def site(settings: Settings, fediverse: FakeFediverse, test_tls: FakeTLS) -> AsyncIterator[RunningServer]:
+async def site(settings: Settings, fediverse: FakeFediverse,
+               test_tls: FakeTLS) -> AsyncIterator[RunningServer]:
     """This test's cara_fed over https on loopback (jobs are not run in-process, as with ``server``)."""
     app = create_app(settings, http_session_factory=fediverse.guarded_session, run_jobs=False)
     async with serve_asgi(app, tls=test_tls) as running:
@@ -69,7 +70,8 @@ async def page(site: RunningServer, settings: Settings) -> AsyncIterator[Any]:
             args=[f"--host-resolver-rules=MAP {settings.instance.domain} {site.host}:{site.port}",
                   "--disable-gpu", "--no-sandbox"])
         try:
-            context = await browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900},
+            context = await browser.new_context(ignore_https_errors=True,
+                                                viewport={"width": 1280, "height": 900},
                                                 base_url=f"https://{settings.instance.domain}")
             context.set_default_timeout(30_000)
             yield await context.new_page()

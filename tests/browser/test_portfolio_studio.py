@@ -68,7 +68,10 @@ async def upload(page: Any, title: str, images: list[tuple[Path, str]]) -> int:
     await page.get_by_label("Year").fill("2025")
     await page.get_by_label("Tags").fill("#sea #test")
     await page.get_by_label("Licence").select_option("cc-by-nc-4.0")
-    async with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/studio/works/new")) as sent:
+    def is_upload(request: Any) -> bool:
+        return bool(request.method == "POST" and request.url.endswith("/studio/works/new"))
+
+    async with page.expect_request(is_upload) as sent:
         await page.get_by_role("button", name="Upload and publish").click()
     request = await sent.value
     assert request.resource_type == "xhr"  # sent by studio.js, which shows the upload progress
