@@ -50,6 +50,13 @@ async def _refuse_blocked(url: str) -> None:
         raise BlockedDestination(url, "the domain is suspended or not allowed here")
 
 
+async def _portfolio_seen(account: Account, document: dict[str, Any]) -> None:
+    """Another cara_fed's artist: their portfolio is read in a job (federation/portfolio_remote.py)."""
+    from cara_fed.federation import portfolio_remote  # imported late: it imports this module
+
+    await portfolio_remote.fetched_actor(account, document)
+
+
 class RemoteActors:
     def __init__(self, http: aiohttp.ClientSession, policy: NetworkPolicy, urls: LocalUrls) -> None:
         self.http = http
@@ -113,7 +120,9 @@ class RemoteActors:
             fields = ap_to_account_fields(document, self.urls.base)
         except InvalidActor as exc:
             raise ActorUnavailable(f"{document.get('id')}: {exc}") from exc
-        return await self._store(fields)
+        account = await self._store(fields)
+        await _portfolio_seen(account, document)
+        return account
 
     async def get_actor(self, uri: str) -> Account:
         """The stored actor, refreshed from its server when older than a day."""
@@ -202,5 +211,6 @@ class RemoteActors:
             return None  # the actor does not list this key: not theirs
         fields["key_id"], fields["public_key_pem"] = key_id, listed[key_id].public_key_pem
         account = await self._store(fields)
+        await _portfolio_seen(account, document)
         return PublicKeyRecord(key_id=key_id, owner=account.uri or fields["uri"],
                                public_key_pem=listed[key_id].public_key_pem)

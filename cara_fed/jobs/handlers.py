@@ -13,6 +13,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "cara_fed.federation.handlers.updates",
     "cara_fed.federation.handlers.moderation",
     "cara_fed.federation.handlers.undo",
+    "cara_fed.federation.portfolio_remote",
     "cara_fed.services.remote_media",
     "cara_fed.services.domain_purge",
     "cara_fed.services.moderation_accounts",

@@ -1,4 +1,5 @@
-"""Update (of a post or of the actor itself) and Add/Remove (pins in the actor's ``featured``).
+"""Update (of a post or of the actor itself) and Add/Remove (pins in the actor's ``featured``); changes to
+another cara_fed's portfolio (Add/Remove/Update of its collections) go to federation/portfolio_remote.py.
 
 Only the owner may update (security.md item 3): a post is matched by its uri AND the sender's account; an
 actor update must be the sender's own actor document. The audience of an existing post never widens.
@@ -13,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub.parsing import ref, types
 from cara_fed.federation.handlers.notes import NOTE_TYPES, MAX_CONTENT_CHARS, known_status, object_from_origin, store_note
+from cara_fed.federation import portfolio_remote
 from cara_fed.federation.inbox import Incoming, handles
 from cara_fed.federation.remote_actors import InvalidActor, ap_to_account_fields, origin, plain_text
 from cara_fed.models import Status, StatusPin
@@ -27,6 +29,8 @@ async def on_update(incoming: Incoming) -> None:
         await _update_actor(incoming, value)
     elif object_types & NOTE_TYPES:
         await _update_note(incoming, value)
+    elif object_types & portfolio_remote.COLLECTION_TYPES:  # a portfolio or series of theirs changed order
+        await portfolio_remote.collection_changed(incoming, ref(value))
 
 
 async def _update_actor(incoming: Incoming, document: dict[str, Any]) -> None:
@@ -44,6 +48,7 @@ async def _update_actor(incoming: Incoming, document: dict[str, Any]) -> None:
     await actor.save()
     if old_key and old_key != actor.key_id:
         incoming.federation.actors.keys.invalidate(old_key)
+    await portfolio_remote.actor_seen(actor, document, reason=ref(incoming.activity) or "update")
 
 
 async def _update_note(incoming: Incoming, value: Any) -> None:
@@ -60,6 +65,7 @@ async def _update_note(incoming: Incoming, value: Any) -> None:
     status.sensitive = document.get("sensitive") is True
     status.edited_at = datetime.now(UTC)
     await status.save(update_fields=["content", "spoiler_text", "sensitive", "edited_at"])
+    await portfolio_remote.note_updated(status, document)  # a work's title, medium, licence...
 
 
 def _is_featured_collection(incoming: Incoming) -> bool:
@@ -70,6 +76,7 @@ def _is_featured_collection(incoming: Incoming) -> bool:
 @handles("Add")
 async def on_add(incoming: Incoming) -> None:
     if not _is_featured_collection(incoming):
+        await portfolio_remote.collection_changed(incoming, ref(incoming.activity.get("target")))
         return
     object_id = ref(incoming.activity.get("object"))
     if object_id is None or origin(object_id) != origin(incoming.actor.uri or ""):
@@ -86,6 +93,7 @@ async def on_add(incoming: Incoming) -> None:
 @handles("Remove")
 async def on_remove(incoming: Incoming) -> None:
     if not _is_featured_collection(incoming):
+        await portfolio_remote.collection_changed(incoming, ref(incoming.activity.get("target")))
         return
     object_id = ref(incoming.activity.get("object"))
     if object_id is not None:
