@@ -59,25 +59,45 @@ async def site(settings: Settings, fediverse: FakeFediverse,
 
 
 @pytest.fixture
-async def page(site: RunningServer, settings: Settings) -> AsyncIterator[Any]:
-    """A fresh Chromium page whose ``art.example`` is this test's server. Playwright waits for elements
-    and navigations itself (no sleeps); every action has a 30 s ceiling on a busy machine."""
+async def browser(site: RunningServer, settings: Settings) -> AsyncIterator[Any]:
+    """Headless Chromium whose ``art.example`` is this test's server."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
+        launched = await playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[f"--host-resolver-rules=MAP {settings.instance.domain} {site.host}:{site.port}",
                   "--disable-gpu", "--no-sandbox"])
         try:
-            context = await browser.new_context(ignore_https_errors=True,
-                                                viewport={"width": 1280, "height": 900},
-                                                base_url=f"https://{settings.instance.domain}")
-            context.set_default_timeout(30_000)
-            yield await context.new_page()
-            await context.close()
+            yield launched
         finally:
-            await browser.close()
+            await launched.close()
+
+
+async def _page(browser: Any, settings: Settings, *, javascript: bool) -> AsyncIterator[Any]:
+    context = await browser.new_context(ignore_https_errors=True, java_script_enabled=javascript,
+                                        viewport={"width": 1280, "height": 900},
+                                        base_url=f"https://{settings.instance.domain}")
+    # Playwright waits for elements and navigations itself (no sleeps); 30 s ceiling on a busy machine.
+    context.set_default_timeout(30_000)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def page(browser: Any, settings: Settings) -> AsyncIterator[Any]:
+    """A fresh page (its own cookies), JavaScript on."""
+    async for made in _page(browser, settings, javascript=True):
+        yield made
+
+
+@pytest.fixture
+async def page_without_js(browser: Any, settings: Settings) -> AsyncIterator[Any]:
+    """A fresh page with JavaScript off: the plain forms must do everything."""
+    async for made in _page(browser, settings, javascript=False):
+        yield made
 
 
 @pytest.fixture(scope="session")

@@ -133,3 +133,43 @@ async def test_upload_reorder_and_see_it_in_public(page: Any, database: None, tm
     for img in await page.locator("main img:not(.avatar)").all():  # every image really loaded
         assert await img.evaluate("i => i.complete && i.naturalWidth > 0")
     await page.screenshot(path=str(artifacts / "work.png"), full_page=True)
+
+
+async def test_the_studio_works_without_javascript(page_without_js: Any, database: None,
+                                                   tmp_path: Path) -> None:
+    """The same path with the plain forms: a normal form post (no progress), typed positions."""
+    page = page_without_js
+    await make_user("bo")
+    await page.goto("/auth/sign_in")
+    await page.get_by_label("Email or username").fill("bo")
+    await page.get_by_label("Password").fill("correct horse battery")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(re.compile(r"/studio$"))
+    ids = []
+    for title, colour in (("Dawn", (250, 200, 120)), ("Dusk", (60, 30, 90))):
+        await page.goto("/studio/works/new")
+        picture = image_file(tmp_path, title, (300, 200), colour)
+        await page.get_by_label("Image 1", exact=True).set_input_files(str(picture))
+        await page.get_by_label("Description of image 1 (alt text)").fill(f"{title} sky")
+        await page.get_by_label("Title").fill(title)
+        async with page.expect_request(lambda r: r.method == "POST") as sent:
+            await page.get_by_role("button", name="Upload and publish").click()
+        assert (await sent.value).resource_type == "document"
+        await page.wait_for_url(re.compile(r"/studio/works/\d+\?done=created$"))
+        ids.append(int(re.search(r"/studio/works/(\d+)", page.url).group(1)))  # type: ignore[union-attr]
+    # A form error comes back beside its field, without JavaScript too.
+    await page.goto("/studio/works/new")
+    await page.get_by_label("Title").fill("No image")
+    await page.get_by_role("button", name="Upload and publish").click()
+    await page.locator("#files_0-error").wait_for()
+    assert await page.get_by_label("Image 1", exact=True).get_attribute("aria-invalid") == "true"
+    await accessible(page)
+    # Typed positions: Dawn first again.
+    await page.goto("/studio/order")
+    await page.get_by_label("Position of “Dawn”").fill("1")
+    await page.get_by_label("Position of “Dusk”").fill("2")
+    await page.get_by_role("button", name="Save this order").first.click()
+    await page.wait_for_url(re.compile(r"/studio/order\?done=works"))
+    await page.goto("/@bo")
+    hrefs = [await a.get_attribute("href") for a in await page.locator('li.cell a[href*="/works/"]').all()]
+    assert [int(h.rsplit("/", 1)[1]) for h in hrefs if h] == ids
