@@ -11,12 +11,16 @@ from typing import Any
 import aiohttp
 import pytest
 from PIL import Image
+from quart import Blueprint
 
+from cara_fed.app import create_app
 from cara_fed.models import Account, MediaAttachment, OAuthToken, Status, User
 from cara_fed.services import portfolio, web_sessions
 from cara_fed.settings import Settings
+from cara_fed.web.sessions import current_web_user, signed_in
 from tests.support.api import make_user
-from tests.support.servers import RunningServer
+from tests.support.fakefed import FakeFediverse
+from tests.support.servers import RunningServer, serve_asgi
 from tests.support.studio import SESSION_COOKIE, WebClient
 
 
@@ -340,3 +344,42 @@ async def test_reorder_the_portfolio_and_a_series(web: WebClient, database: None
     # A duplicate name is refused beside the name field.
     answer = await web.submit("/studio/order", "/studio/series", {"name": "Coast"})
     assert answer.status == 422 and 'id="series_name-error"' in answer.text
+
+
+@pytest.fixture
+async def plain_http_site(settings: Settings, fediverse: FakeFediverse) -> AsyncIterator[RunningServer]:
+    """An instance served over http (federation.allow_http), with a staff-only page as the admin pages
+    will make them (web/sessions.signed_in(roles=...))."""
+    staff_bp = Blueprint("staff_test", __name__)
+
+    @staff_bp.get("/staff-only")
+    @signed_in(roles=("moderator", "admin"))
+    async def staff_only() -> str:
+        session = await current_web_user()
+        assert session is not None
+        return f"hello {session.role}"
+
+    app = create_app(settings.replace(federation={"allow_http": True}), run_jobs=False,
+                     http_session_factory=fediverse.guarded_session)
+    app.register_blueprint(staff_bp)
+    async with serve_asgi(app) as running:
+        yield running
+
+
+async def test_roles_and_cookies_without_https(plain_http_site: RunningServer, http: aiohttp.ClientSession,
+                                               database: None) -> None:
+    web = WebClient(http, plain_http_site)
+    await make_user("nia")
+    await make_user("oto")
+    await User.filter(account__username="oto").update(role="admin")
+    answer = await web.sign_in("nia")
+    cookie = next(jar["cara_session"] for jar in answer.set_cookies if "cara_session" in jar)
+    assert cookie["httponly"] and not cookie["secure"] and cookie["samesite"] == "Lax"
+    refused = await web.get("/staff-only")
+    assert refused.status == 403 and "cannot open this page" in refused.text
+    admin = WebClient(http, plain_http_site)
+    await admin.sign_in("oto")
+    allowed = await admin.get("/staff-only")
+    assert allowed.status == 200 and allowed.text == "hello admin"
+    with pytest.raises(ValueError):
+        signed_in(roles=("superuser",))
