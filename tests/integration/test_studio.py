@@ -383,3 +383,25 @@ async def test_roles_and_cookies_without_https(plain_http_site: RunningServer, h
     assert allowed.status == 200 and allowed.text == "hello admin"
     with pytest.raises(ValueError):
         signed_in(roles=("superuser",))
+
+
+async def test_studio_pages_are_well_formed_html(web: WebClient, database: None, settings: Settings) -> None:
+    import html5lib
+
+    await make_user("pia")
+    sign_in_page = await web.get("/auth/sign_in")
+    pages = {"/auth/sign_in": sign_in_page.text}
+    await web.sign_in("pia")
+    work_id = await upload_work(web, "Well formed", [(7, 7, 7), (8, 8, 8)])
+    await web.submit("/studio/order", "/studio/series", {"name": "Forms"})
+    series = (await portfolio.list_series((await Account.get(username="pia")).id))[0]
+    for path in ("/studio", "/studio/works/new", f"/studio/works/{work_id}", f"/studio/works/{work_id}/delete",
+                 "/studio/order", f"/studio/series/{series.id}", "/studio/profile", "/auth/password"):
+        answer = await web.get(path)
+        assert answer.status == 200, path
+        pages[path] = answer.text
+    pages["errors"] = (await web.submit("/studio/works/new", "/studio/works/new",
+                                        work_form([(None, "orphan")], year="x"))).text
+    for path, text in pages.items():
+        html5lib.HTMLParser(strict=True).parse(text)  # raises on any parse error (unclosed tags...)
+        assert "<script>" not in text, path  # no inline script (the CSP allows none)
