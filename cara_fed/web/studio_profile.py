@@ -12,6 +12,7 @@ from typing import Any
 
 from quart import Blueprint, Response, current_app, request
 from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from cara_fed.errors import CaraError
 from cara_fed.services import media, profiles
@@ -19,8 +20,10 @@ from cara_fed.services.web_sessions import WebSession
 from cara_fed.web.noai import search_choices_changed
 from cara_fed.web.sessions import current_web_user, render_page, see_other, signed_in
 from cara_fed.web.state import app_state
+from cara_fed.web.studio_works import too_large
 
 bp = Blueprint("studio_profile", __name__)
+bp.register_error_handler(RequestEntityTooLarge, too_large)  # an avatar or header over the upload limit
 
 COMMISSIONS = (("open", "Open: I take commissions"), ("waitlist", "Waitlist: ask to be put on the list"),
                ("closed", "Closed"))

@@ -405,3 +405,18 @@ async def test_studio_pages_are_well_formed_html(web: WebClient, database: None,
     for path, text in pages.items():
         html5lib.HTMLParser(strict=True).parse(text)  # raises on any parse error (unclosed tags...)
         assert "<script>" not in text, path  # no inline script (the CSP allows none)
+
+
+async def test_an_upload_over_the_limit_is_a_page_not_json(web: WebClient, database: None,
+                                                          settings: Settings) -> None:
+    await make_user("quin")
+    await web.sign_in("quin")
+    too_big = b"\0" * (settings.media.max_upload_bytes + 2 * 1024 * 1024)
+    for path in ("/studio/works/new", "/studio/profile"):
+        form = aiohttp.FormData()
+        form.add_field("csrf_token", await web.token_for(path))
+        form.add_field("files[]" if path.endswith("new") else "avatar", too_big, filename="big.png",
+                       content_type="image/png")
+        answer = await web.post(path, form)
+        assert answer.status == 413 and "larger than this server takes at once" in answer.text, path
+    assert await MediaAttachment.all().count() == 0
