@@ -94,8 +94,9 @@ async def authenticate(secret: str) -> TokenAuth | None:
     if row is None:
         return None
     user = row.user
-    if user is not None and (user.account.suspended_at is not None or not user.approved):
-        return None
+    if user is not None and (user.account.suspended_at is not None or not user.approved
+                             or user.must_change_password):
+        return None  # (a forced password reset: nothing works until the password is changed on the website)
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY:
         await OAuthToken.filter(id=row.id).update(last_used_at=now)
