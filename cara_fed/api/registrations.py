@@ -55,6 +55,7 @@ async def create() -> Response:
     token = result.token
     assert token is not None
     response = json_response({"access_token": token.access_token, "token_type": "Bearer",
-                              "scope": " ".join(token.scopes), "created_at": int(token.created_at.timestamp())})
+                              "scope": " ".join(token.scopes),
+                              "created_at": int(token.created_at.timestamp())})
     response.headers["Cache-Control"] = "no-store"  # a credential (RFC 6749 section 5.1)
     return response

@@ -49,7 +49,7 @@ class InviteInfo:
 
 
 def _info(row: Invite) -> InviteInfo:
-    return InviteInfo(id=row.id, code=row.code, created_by_id=row.created_by_id, max_uses=row.max_uses,  # type: ignore[attr-defined]
+    return InviteInfo(id=row.id, code=row.code, created_by_id=row.created_by_id, max_uses=row.max_uses,
                       uses=row.uses, expires_at=row.expires_at, revoked_at=row.revoked_at,
                       autofollow=row.autofollow, created_at=row.created_at)
 

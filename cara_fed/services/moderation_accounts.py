@@ -71,10 +71,11 @@ class ModerationResult:
         return not self.changed
 
 
-def _result(account: Account, action: str, by: User | None, changed: dict[str, Any], at: datetime
-            ) -> ModerationResult:
+def moderation_result(account: Account, action: str, by: User | None, changed: dict[str, Any], at: datetime
+                      ) -> ModerationResult:
+    """An action's result (services/registrations.approve uses it too), logged when something changed."""
     result = ModerationResult(account_id=account.id, action=action, changed=changed,
-                              by_account_id=by.account_id if by is not None else None, at=at)  # type: ignore[attr-defined]
+                              by_account_id=by.account_id if by is not None else None, at=at)
     if changed:
         log.info("moderation", extra={"action": action, "account_id": account.id,
                                       "by": result.by_account_id, "changed": sorted(changed)})
@@ -119,13 +120,13 @@ async def suspend_account(by: User | None, account_id: int) -> ModerationResult:
     now = datetime.now(UTC)
     async with in_transaction() as conn:
         if not await Account.filter(id=account.id, suspended_at=None).using_db(conn).update(suspended_at=now):
-            return _result(account, "suspend", by, {}, now)
+            return moderation_result(account, "suspend", by, {}, now)
         if user is not None:
             await _revoke_logins(user, now, conn)
         # In the same transaction: the other servers hear of it even if this process dies now.
         await queue.enqueue(SUSPENDED_JOB, {"account_id": account.id, "at_ms": int(now.timestamp() * 1000)},
                             using_db=conn)
-    return _result(account, "suspend", by, {"suspended_at": now}, now)
+    return moderation_result(account, "suspend", by, {"suspended_at": now}, now)
 
 
 async def unsuspend_account(by: User | None, account_id: int) -> ModerationResult:
@@ -135,11 +136,11 @@ async def unsuspend_account(by: User | None, account_id: int) -> ModerationResul
     async with in_transaction() as conn:
         if not await Account.filter(id=account.id, suspended_at__not_isnull=True).using_db(conn).update(
                 suspended_at=None):
-            return _result(account, "unsuspend", by, {}, now)
+            return moderation_result(account, "unsuspend", by, {}, now)
         if account.domain is None:
             await queue.enqueue(UNSUSPENDED_JOB, {"account_id": account.id,
                                                   "at_ms": int(now.timestamp() * 1000)}, using_db=conn)
-    return _result(account, "unsuspend", by, {"suspended_at": None}, now)
+    return moderation_result(account, "unsuspend", by, {"suspended_at": None}, now)
 
 
 def delete_actor_activity(account: Account, urls: LocalUrls, stamp_ms: int) -> dict[str, Any]:
@@ -190,14 +191,15 @@ async def announce_suspension(ctx: JobContext) -> None:
 
 @job_kind(UNSUSPENDED_JOB)
 async def announce_unsuspension(ctx: JobContext) -> None:
-    """``Update`` of the actor to every known inbox (Mastodon's UnsuspendAccountService#distribute_update_actor!),
-    so servers that deleted their copy fetch it again."""
+    """``Update`` of the actor to every known inbox (Mastodon's
+    UnsuspendAccountService#distribute_update_actor!), so servers that deleted their copy fetch it again."""
     federation: Federation = ctx.services["federation"]
     account = await Account.get_or_none(id=ctx.payload["account_id"], domain=None)
     if account is None or account.suspended_at is not None:
         return
     activity = update_activity(account, federation.urls)
-    activity["id"] = f"{federation.urls.actor(account.username)}#updates/unsuspend/{int(ctx.payload['at_ms'])}"
+    stamp = int(ctx.payload["at_ms"])
+    activity["id"] = f"{federation.urls.actor(account.username)}#updates/unsuspend/{stamp}"
     inboxes = await known_inboxes()
     async with in_transaction() as conn:
         await enqueue_deliveries(activity, account, inboxes, using_db=conn)
@@ -212,8 +214,8 @@ async def _set_mark(by: User | None, account_id: int, action: str, column: str, 
     now = datetime.now(UTC)
     query = Account.filter(id=account.id, **{f"{column}__isnull": on})
     if not await query.update(**{column: now if on else None}):
-        return _result(account, action, by, {}, now)
-    return _result(account, action, by, {column: now if on else None}, now)
+        return moderation_result(account, action, by, {}, now)
+    return moderation_result(account, action, by, {column: now if on else None}, now)
 
 
 async def silence_account(by: User | None, account_id: int) -> ModerationResult:
@@ -245,7 +247,7 @@ async def force_password_reset(by: User | None, account_id: int) -> ModerationRe
     async with in_transaction() as conn:
         await User.filter(id=user.id).using_db(conn).update(must_change_password=True)
         await _revoke_logins(user, now, conn)
-    return _result(account, "force_password_reset", by, {"must_change_password": True}, now)
+    return moderation_result(account, "force_password_reset", by, {"must_change_password": True}, now)
 
 
 # -- roles ------------------------------------------------------------------------------------------------
@@ -271,8 +273,8 @@ async def set_role(by: User | None, account_id: int, role: str) -> ModerationRes
         admin_ids = [u.id for u in await admins]
         current = await User.get(id=user.id).using_db(conn)
         if current.role == role:
-            return _result(account, "set_role", by, {}, now)
+            return moderation_result(account, "set_role", by, {}, now)
         if current.role == "admin" and admin_ids == [user.id]:
             raise Conflict("The last admin cannot be demoted: make another account admin first")
         await User.filter(id=user.id).using_db(conn).update(role=role)
-    return _result(account, "set_role", by, {"role": role}, now)
+    return moderation_result(account, "set_role", by, {"role": role}, now)

@@ -23,7 +23,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -40,6 +40,7 @@ from cara_fed.services.accounts import EMAIL_RE
 from cara_fed.services.passwords import MAX_LENGTH as PASSWORD_MAX
 from cara_fed.services.passwords import MIN_LENGTH as PASSWORD_MIN
 from cara_fed.services.passwords import hash_password
+from cara_fed.services.moderation_accounts import ModerationResult, moderation_result
 from cara_fed.services.staff import require_admin, require_staff
 from cara_fed.services.tokens import IssuedToken, digest
 from cara_fed.settings import Settings
@@ -86,7 +87,7 @@ def is_reserved(username: str) -> bool:
     return username.lower().replace("-", "_").replace(".", "_") in RESERVED_USERNAMES
 
 
-# -- the mode -------------------------------------------------------------------------------------------------
+# -- the mode ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,11 @@ async def set_mode(by: User | None, mode: str) -> str:
             await InstanceSetting.create(key=MODE_KEY, value=value)
         except IntegrityError:  # another admin saved at the same moment: last write wins
             await InstanceSetting.filter(key=MODE_KEY).update(value=value)
-    log.info("registration mode set", extra={"mode": mode, "by": by.account_id if by else None})  # type: ignore[attr-defined]
+    log.info("registration mode set", extra={"mode": mode, "by": by.account_id if by else None})
     return mode
 
 
-# -- signing up -----------------------------------------------------------------------------------------------
+# -- signing up ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ async def _issue_token(app: OAuthApp, user: User, conn: BaseDBAsyncClient) -> Is
 async def _autofollow(account: Account, invite: Invite, conn: BaseDBAsyncClient) -> None:
     """The new account follows whoever made the invite (Mastodon's invite ``autofollow``): at once, or as a
     request when that account is locked."""
-    inviter = await Account.filter(user__id=invite.created_by_id, suspended_at=None).using_db(conn).first()  # type: ignore[attr-defined]
+    inviter = await Account.filter(user__id=invite.created_by_id, suspended_at=None).using_db(conn).first()
     if inviter is None or inviter.id == account.id:
         return
     if inviter.locked:
@@ -374,14 +375,14 @@ async def _pending_user(account_id: int) -> User:
     return user
 
 
-async def approve(by: User | None, account_id: int) -> bool:
-    """Let a pending account sign in. False if it was already approved (nothing changed)."""
+async def approve(by: User | None, account_id: int) -> ModerationResult:
+    """Let a pending account sign in (``noop`` if it was already approved). Its sign-up token, if it came
+    through the API, starts working."""
     require_staff(by)
     user = await _pending_user(account_id)
     changed = bool(await User.filter(id=user.id, approved=False).update(approved=True))
-    if changed:
-        log.info("sign-up approved", extra={"account_id": account_id, "by": by.account_id if by else None})  # type: ignore[attr-defined]
-    return changed
+    return moderation_result(user.account, "approve", by, {"approved": True} if changed else {},
+                             datetime.now(UTC))
 
 
 async def reject(by: User | None, account_id: int) -> PendingSignUp:
@@ -398,5 +399,5 @@ async def reject(by: User | None, account_id: int) -> PendingSignUp:
         if not await User.filter(id=user.id, approved=False).using_db(conn).delete():
             raise ValidationFailed("Validation failed: this account is not waiting for approval")
         await Account.filter(id=user.account.id).using_db(conn).delete()
-    log.info("sign-up rejected", extra={"account_id": account_id, "by": by.account_id if by else None})  # type: ignore[attr-defined]
+    log.info("sign-up rejected", extra={"account_id": account_id, "by": by.account_id if by else None})
     return gone

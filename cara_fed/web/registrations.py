@@ -99,7 +99,8 @@ async def _page(template: str, status: int = 200, **context: Any) -> Response:
 
 
 async def _sign_up_form(*, status: int = 200, values: dict[str, str] | None = None,
-                        errors: dict[str, list[FieldError]] | None = None, notice: str | None = None) -> Response:
+                        errors: dict[str, list[FieldError]] | None = None,
+                        notice: str | None = None) -> Response:
     settings = app_state(current_app).settings
     info = await registrations.registration_info(settings)
     if info.mode == "closed":
@@ -170,4 +171,5 @@ def _with_supported_locale(form: SignUpForm) -> SignUpForm:
     if not registrations.LOCALE_RE.fullmatch(locale) or len(locale) > 16:
         locale = "en"
     return SignUpForm(username=form.username, email=form.email, password=form.password,
-                      agreement=form.agreement, locale=locale, reason=form.reason, invite_code=form.invite_code)
+                      agreement=form.agreement, locale=locale, reason=form.reason,
+                      invite_code=form.invite_code)

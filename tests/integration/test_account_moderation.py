@@ -16,7 +16,9 @@ import pytest
 from activitypub.signatures import PublicKeyRecord, verify_request
 from cara_fed.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cara_fed.federation.delivery import DELIVER_JOB
-from cara_fed.models import Account, DomainBlock, Follow, FollowRequest, Job, OAuthCode, OAuthToken, Status, User
+from cara_fed.models import (
+    Account, DomainBlock, Follow, FollowRequest, Job, OAuthCode, OAuthToken, Status, User,
+)
 from cara_fed.services import accounts, moderation_accounts, posts, relationships
 from cara_fed.services.moderation_accounts import SUSPENDED_JOB, UNSUSPENDED_JOB
 from cara_fed.services.oauth import PASSWORD_CHANGE_REQUIRED
@@ -74,8 +76,8 @@ async def get(http: aiohttp.ClientSession, path: str, **headers: str) -> tuple[i
 # -- suspension -------------------------------------------------------------------------------------------
 
 
-async def test_a_suspended_accounts_token_stops_working_on_the_next_request(art: Instance, api: Api,
-                                                                            http: aiohttp.ClientSession) -> None:
+async def test_a_suspended_accounts_token_stops_working_on_the_next_request(
+        art: Instance, api: Api, http: aiohttp.ClientSession) -> None:
     mira = await person(art, "mira")
     assert (await api.get("/api/v1/accounts/verify_credentials", mira)).status == 200
     with art.db():
@@ -93,8 +95,8 @@ async def test_a_suspended_accounts_token_stops_working_on_the_next_request(art:
         assert await Job.filter(kind=SUSPENDED_JOB).count() == 1
 
 
-async def test_a_suspended_accounts_posts_disappear_and_come_back(art: Instance, api: Api,
-                                                                 http: aiohttp.ClientSession) -> None:
+async def test_a_suspended_accounts_posts_disappear_and_come_back(
+        art: Instance, api: Api, http: aiohttp.ClientSession) -> None:
     mira, zoe = await person(art, "mira"), await person(art, "zoe")
     with art.db():
         await relationships.follow(art.federation, zoe.account, mira.account)
@@ -133,7 +135,8 @@ async def test_a_suspended_accounts_posts_disappear_and_come_back(art: Instance,
     assert (await api.get("/api/v1/accounts/verify_credentials", mira)).status == 401
 
 
-async def test_the_delete_of_the_actor_reaches_every_known_server(art: Instance, fediverse: FakeFediverse) -> None:
+async def test_the_delete_of_the_actor_reaches_every_known_server(art: Instance,
+                                                                  fediverse: FakeFediverse) -> None:
     mira = await person(art, "mira")
     follower = await remote(art, "zoe", "remote.example")
     await remote(art, "max", "remote.example")  # same server: one delivery to its shared inbox
@@ -186,8 +189,8 @@ async def test_lifting_a_suspension_before_its_job_runs_sends_no_delete(art: Ins
     assert [r.json()["type"] for r in fediverse.posts] == ["Update"]
 
 
-async def test_a_suspended_remote_account_is_hidden_and_its_follows_rejected(art: Instance, api: Api,
-                                                                             fediverse: FakeFediverse) -> None:
+async def test_a_suspended_remote_account_is_hidden_and_its_follows_rejected(
+        art: Instance, api: Api, fediverse: FakeFediverse) -> None:
     mira = await person(art, "mira")
     eve = await remote(art, "eve", "remote.example")
     with art.db():
@@ -205,12 +208,13 @@ async def test_a_suspended_remote_account_is_hidden_and_its_follows_rejected(art
     assert (await api.get(f"/api/v1/accounts/{eve.id}", mira)).status == 404
     await art.run_jobs()
     rejects = [r.json() for r in fediverse.posts_to("https://remote.example/users/eve/inbox")]
-    assert [(r["type"], r["object"]["id"]) for r in rejects] == [("Reject", "https://remote.example/follows/1")]
+    assert [(r["type"], r["object"]["id"]) for r in rejects] == [
+        ("Reject", "https://remote.example/follows/1")]
     with art.db():
         assert not await Follow.exists(account_id=eve.id, target_account_id=mira.account.id)
         await moderation_accounts.unsuspend_account(None, eve.id)
     assert [s["id"] for s in (await api.get("/api/v1/timelines/public")).body] == [str(note.id)]
-    assert not [r for r in fediverse.posts if r.json()["type"] == "Update"]  # nothing to say about others' actors
+    assert not [r for r in fediverse.posts if r.json()["type"] == "Update"]  # others' actors are theirs
 
 
 # -- silence and sensitive media ----------------------------------------------------------------------------
@@ -228,7 +232,8 @@ async def test_silence_hides_from_public_timelines_and_turns_follows_into_reques
     assert [s["id"] for s in (await api.get("/api/v1/timelines/home", zoe)).body] == [str(status.id)]
     assert (await api.get(f"/api/v1/statuses/{status.id}")).status == 200  # still there for who looks
     followed = await api.post(f"/api/v1/accounts/{ann.account.id}/follow", mira)
-    assert followed.status == 200 and followed.body["requested"] is True and followed.body["following"] is False
+    assert followed.status == 200
+    assert followed.body["requested"] is True and followed.body["following"] is False
     with art.db():
         assert await FollowRequest.exists(account_id=mira.account.id, target_account_id=ann.account.id)
         assert (await moderation_accounts.silence_account(None, mira.account.id)).noop
@@ -347,7 +352,8 @@ async def test_accounts_are_found_by_id_name_or_handle(art: Instance) -> None:
             await moderation_accounts.find_account("a.example")  # the instance actor's name
 
 
-async def test_the_cli_helpers_suspend_through_the_same_service(art: Instance, fediverse: FakeFediverse) -> None:
+async def test_the_cli_helpers_suspend_through_the_same_service(art: Instance,
+                                                                fediverse: FakeFediverse) -> None:
     mira = await person(art, "mira")
     await remote(art, "zoe", "remote.example")
     with art.db():

@@ -52,7 +52,8 @@ async def test_closed_mode_says_so_and_refuses_a_posted_form(http: aiohttp.Clien
     assert await counts() == before
 
 
-async def test_open_mode_form_and_welcome(http: aiohttp.ClientSession, base: str, server: RunningServer) -> None:
+async def test_open_mode_form_and_welcome(http: aiohttp.ClientSession, base: str,
+                                          server: RunningServer) -> None:
     await set_mode("open")
     page = await open_page(http, base)
     assert page.status == 200
@@ -62,8 +63,8 @@ async def test_open_mode_form_and_welcome(http: aiohttp.ClientSession, base: str
     robots = [v for k, v in page.headers.items() if k.lower() == "x-robots-tag"]
     assert any("noai" in v for v in robots), page.headers  # every page carries the AI reservation
     fields = inputs(page)
-    assert set(fields.inputs) == {"authenticity_token", "username", "email", "password", "password_confirmation",
-                                  "agreement"}
+    assert set(fields.inputs) == {"authenticity_token", "username", "email", "password",
+                                  "password_confirmation", "agreement"}
     assert fields.textareas == []  # no reason in open mode
     for name in ("username", "email", "password", "password_confirmation", "agreement"):
         assert f'for="{name}"' in page.text  # every field has its label
@@ -160,13 +161,15 @@ async def test_each_error_is_shown_next_to_its_field(http: aiohttp.ClientSession
     assert await counts() == before
 
 
-async def test_a_mismatched_confirmation_alone_stops_the_sign_up(http: aiohttp.ClientSession, base: str) -> None:
+async def test_a_mismatched_confirmation_alone_stops_the_sign_up(http: aiohttp.ClientSession,
+                                                                 base: str) -> None:
     await set_mode("open")
     page = await open_page(http, base)
     before = await counts()
     answer = await submit_form(http, base, page, password_confirmation="correct horse batterY")
     assert answer.status == 422
-    assert error_of(answer.text, "password_confirmation") is not None and error_of(answer.text, "username") is None
+    assert error_of(answer.text, "password_confirmation") is not None
+    assert error_of(answer.text, "username") is None
     assert await counts() == before
 
 
@@ -182,7 +185,8 @@ async def test_reserved_names_are_refused_on_the_page_too(http: aiohttp.ClientSe
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "1.abc", "99999999999.abc"])
-async def test_a_form_without_a_valid_token_is_refused(http: aiohttp.ClientSession, base: str, token: str) -> None:
+async def test_a_form_without_a_valid_token_is_refused(http: aiohttp.ClientSession, base: str,
+                                                       token: str) -> None:
     await set_mode("open")
     page = await open_page(http, base)
     page.text = page.text.replace(page.form()["authenticity_token"], token)
@@ -192,7 +196,8 @@ async def test_a_form_without_a_valid_token_is_refused(http: aiohttp.ClientSessi
     assert await counts() == before
 
 
-async def test_an_old_form_is_refused(http: aiohttp.ClientSession, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_old_form_is_refused(http: aiohttp.ClientSession, base: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     await set_mode("open")
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() - 2 * 3600)  # the page was opened two hours ago

@@ -66,7 +66,7 @@ async def test_a_token_of_no_application_cannot_sign_people_up(oauth: OAuthClien
     assert await counts() == before
 
 
-# -- asking for more than a sign-up gives ---------------------------------------------------------------------
+# -- asking for more than a sign-up gives ------------------------------------------------------------
 
 
 async def test_role_and_approval_parameters_are_ignored(oauth: OAuthClient) -> None:
@@ -106,7 +106,7 @@ async def test_closed_means_closed_even_with_a_valid_invite(oauth: OAuthClient) 
     assert await counts() == before and (await Invite.get(id=invite.id)).uses == 0
 
 
-# -- races ----------------------------------------------------------------------------------------------------
+# -- races -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("max_uses", "tries"), [(1, 6), (3, 8)])
@@ -117,7 +117,8 @@ async def test_concurrent_sign_ups_never_use_an_invite_more_than_allowed(oauth: 
     invite = await invites.create_invite(None, max_uses=max_uses)
     before = await counts()
     answers = await asyncio.gather(*[
-        api_sign_up(oauth, token, username=f"artist{n}", email=f"artist{n}@example.org", invite_code=invite.code)
+        api_sign_up(oauth, token, username=f"artist{n}", email=f"artist{n}@example.org",
+                    invite_code=invite.code)
         for n in range(tries)])
     statuses = sorted(a.status for a in answers)
     assert statuses == [200] * max_uses + [422] * (tries - max_uses), [a.body for a in answers]
@@ -145,7 +146,7 @@ async def test_concurrent_sign_ups_for_one_name_make_one_account(oauth: OAuthCli
     assert await OAuthToken.filter(user_id__isnull=False).count() == 1
 
 
-# -- hostile input ----------------------------------------------------------------------------------------------
+# -- hostile input -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fields", [
@@ -183,12 +184,13 @@ async def test_a_body_that_is_not_an_object_is_400(oauth: OAuthClient) -> None:
     _, token = await app_token(oauth)
     before = await counts()
     got = await oauth.request("POST", "/api/v1/accounts", data=b'["mira"]',
-                              headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                              headers={"Authorization": f"Bearer {token}",
+                                       "Content-Type": "application/json"})
     assert got.status == 400
     assert await counts() == before
 
 
-# -- the web form ----------------------------------------------------------------------------------------------
+# -- the web form --------------------------------------------------------------------------------------
 
 
 async def test_a_sign_up_form_cannot_be_posted_without_its_page(http: aiohttp.ClientSession,

@@ -77,8 +77,8 @@ async def open_page(http: aiohttp.ClientSession, base: str, path: str = "/auth/s
         return Page(response.status, dict(response.headers), await response.text())
 
 
-async def submit_form(http: aiohttp.ClientSession, base: str, page: Page, *, headers: dict[str, str] | None = None,
-                      **fields: Any) -> Page:
+async def submit_form(http: aiohttp.ClientSession, base: str, page: Page, *,
+                      headers: dict[str, str] | None = None, **fields: Any) -> Page:
     """Post the sign-up form as a browser fills it in: the page's hidden token, then the person's fields."""
     data: dict[str, str] = {"authenticity_token": page.form().get("authenticity_token", "")}
     defaults = {"username": "mira", "email": "mira@example.org", "password": PASSWORD,

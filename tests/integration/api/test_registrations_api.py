@@ -56,7 +56,8 @@ async def test_open_registrations_answer_a_working_token_with_the_apps_scopes(oa
     me = await oauth.whoami(got.body["access_token"])
     assert me.status == 200 and me.body["username"] == "Mira_Art" and me.body["acct"] == "Mira_Art"
     user = await User.get(account__username="Mira_Art")
-    assert user.email == "mira@example.org" and user.approved and user.role == "user" and user.locale == "pt-BR"
+    assert user.email == "mira@example.org" and user.approved and user.role == "user"
+    assert user.locale == "pt-BR"
     row = await OAuthToken.get(user_id=user.id)
     assert row.app_id == (await OAuthApp.get(client_id=app.client_id)).id  # the app that signed them up
     # The password works with the apps' usual sign-in too.
@@ -102,8 +103,10 @@ async def test_approval_mode_needs_a_reason_and_leaves_the_account_pending_until
         assert actor.status == 404
 
     assert [p.username for p in await registrations.pending_sign_ups(None)] == ["mira"]
-    assert await registrations.approve(None, user.account_id) is True
-    assert await registrations.approve(None, user.account_id) is False  # already approved: nothing changes
+    approved = await registrations.approve(None, user.account_id)
+    assert approved.changed == {"approved": True} and approved.action == "approve"
+    assert approved.by_account_id is None
+    assert (await registrations.approve(None, user.account_id)).noop  # already approved: nothing changes
     assert (await oauth.whoami(pending_token)).status == 200
     login = await oauth.token({"grant_type": "password", "username": "mira", "password": PASSWORD}, app=app)
     assert login.status == 200, login.body
@@ -197,7 +200,8 @@ async def test_validation_errors_have_mastodons_details_shape(oauth: OAuthClient
     assert details["email"][0]["error"] == "ERR_INVALID"
     assert details["locale"][0]["error"] == "ERR_INCLUSION"
     assert got.body["error"].startswith("Validation failed: Username must contain only letters")
-    assert "Password can't be blank" in got.body["error"] and "Agreement must be accepted" in got.body["error"]
+    assert "Password can't be blank" in got.body["error"]
+    assert "Agreement must be accepted" in got.body["error"]
     assert await counts() == before
 
 
@@ -231,7 +235,8 @@ async def test_reserved_usernames_are_refused(oauth: OAuthClient, name: str) -> 
     ("", "ERR_BLANK"), ("a" * 31, "ERR_TOO_LONG"), ("mi ra", "ERR_INVALID"), ("mira.art", "ERR_INVALID"),
     ("mira-art", "ERR_INVALID"), (".well-known", "ERR_INVALID"), ("ｍira", "ERR_INVALID"),  # fullwidth m
     ("mіra", "ERR_INVALID"),  # Cyrillic i
-    ("mi\nra", "ERR_INVALID"), ("mira\x00", "ERR_INVALID"), ("mira/../admin", "ERR_INVALID"), ("@mira", "ERR_INVALID"),
+    ("mi\nra", "ERR_INVALID"), ("mira\x00", "ERR_INVALID"), ("mira/../admin", "ERR_INVALID"),
+    ("@mira", "ERR_INVALID"),
 ])
 async def test_malformed_usernames_are_refused(oauth: OAuthClient, name: str, code: str) -> None:
     await set_mode("open")
@@ -266,8 +271,9 @@ async def test_the_instance_actors_name_is_taken(oauth: OAuthClient) -> None:
     ("approval", True, True, True, None),
     ("invite", False, False, True, "Sign-up on this server is by invitation only"),
 ])
-async def test_the_instance_endpoints_tell_clients_the_mode(api: Api, mode: str, enabled: bool, approval: bool,
-                                                            invites_enabled: bool, message: str | None) -> None:
+async def test_the_instance_endpoints_tell_clients_the_mode(api: Api, mode: str, enabled: bool,
+                                                            approval: bool, invites_enabled: bool,
+                                                            message: str | None) -> None:
     await set_mode(mode)
     v2 = await api.get("/api/v2/instance")
     assert v2.status == 200
