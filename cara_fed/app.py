@@ -26,6 +26,7 @@ from cara_fed.services.instance import ensure_instance_actor
 from cara_fed.settings import Settings
 from cara_fed.web.errors import register_error_handlers
 from cara_fed.web.noai import install_noai
+from cara_fed.web.rate_limits import install_rate_limits
 from cara_fed.web.routes import install_web
 from cara_fed.web.state import AppState, HttpSessionFactory
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     app.jinja_env.filters["sanitize"] = lambda html: Markup(sanitize_html(html or ""))
     _install_request_logging(app)
     install_noai(app, settings)  # after request logging, so that refused crawlers are logged too
+    install_rate_limits(app, settings)  # after both: a 429 is logged and carries the no-AI headers
     _install_tortoise_context(app, state)
 
     @app.before_serving

@@ -54,7 +54,8 @@ async def is_suspended(*hosts_or_urls: str | None) -> bool:
     # The setting's JSON is compared as text: 'true' on both backends (SQLite stores JSON as text, and
     # PostgreSQL's jsonb casts to the same spelling).
     rows = await raw_rows(
-        f"SELECT 1 AS refused WHERE EXISTS (SELECT 1 FROM domain_blocks WHERE severity = ? AND domain IN ({marks})) "
+        "SELECT 1 AS refused WHERE EXISTS "
+        f"(SELECT 1 FROM domain_blocks WHERE severity = ? AND domain IN ({marks})) "
         "OR (EXISTS (SELECT 1 FROM instance_settings WHERE key = ? AND CAST(value AS TEXT) = 'true') "
         f"AND NOT EXISTS (SELECT 1 FROM domain_allows WHERE domain IN ({marks})))",
         ["suspend", *unique, ALLOWLIST_MODE_KEY, *unique])
@@ -99,8 +100,8 @@ async def domain_policy(host_or_url: str | None) -> DomainPolicy | None:
     if not rows:
         return None
     by_domain = {str(row["domain"]): row for row in rows}
-    best = next((by_domain[c] for c in candidates if c in by_domain and by_domain[c]["severity"] == "suspend"),
-                None) or next(by_domain[c] for c in candidates if c in by_domain)  # most specific first
+    found = [by_domain[c] for c in candidates if c in by_domain]  # most specific first
+    best = next((row for row in found if row["severity"] == "suspend"), found[0])
     return DomainPolicy(domain=str(best["domain"]), severity=str(best["severity"]),
                         reject_media=bool(best["reject_media"]), reject_reports=bool(best["reject_reports"]))
 

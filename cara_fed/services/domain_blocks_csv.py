@@ -25,6 +25,7 @@ from cara_fed.models import DomainBlock
 from cara_fed.models.domain_blocks import SEVERITIES
 from cara_fed.services import domain_policy
 from cara_fed.services.domain_names import normalize_domain
+from cara_fed.services.domain_policy import MAX_COMMENT
 
 HEADER = ("#domain", "#severity", "#reject_media", "#reject_reports", "#public_comment", "#obfuscate")
 MAX_ROWS = 20_000
@@ -59,14 +60,16 @@ async def export_csv() -> str:
     for block in await domain_policy.list_domain_blocks():
         if block.severity == "noop" and not block.reject_media:
             continue  # no limitation worth sharing (Mastodon's with_limitations)
-        writer.writerow([_csv_value(v) for v in (block.domain, block.severity, block.reject_media,
-                                                  block.reject_reports, block.public_comment, block.obfuscate)])
+        row = (block.domain, block.severity, block.reject_media, block.reject_reports, block.public_comment,
+               block.obfuscate)
+        writer.writerow([_csv_value(v) for v in row])
     return out.getvalue()
 
 
 def _rows(text: str) -> list[dict[str, str]]:
     """Rows as dicts keyed by Mastodon's column names; a file without the header is a list of domains."""
-    lines = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if any(cell.strip() for cell in row)]
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    lines = [row for row in reader if any(cell.strip() for cell in row)]
     if lines and lines[0] and lines[0][0].strip() == "#domain":
         names = [name.strip() for name in lines[0]]
         lines = lines[1:]
@@ -96,7 +99,7 @@ async def import_csv(text: str, *, source: str = "an import") -> ImportResult:
             options = {"severity": severity, "reject_media": _bool(row.get("#reject_media"), "reject_media"),
                        "reject_reports": _bool(row.get("#reject_reports"), "reject_reports"),
                        "obfuscate": _bool(row.get("#obfuscate"), "obfuscate"),
-                       "public_comment": (row.get("#public_comment") or "").strip()[:domain_policy.MAX_COMMENT]}
+                       "public_comment": (row.get("#public_comment") or "").strip()[:MAX_COMMENT]}
         except CaraError as exc:
             result.skipped.append((raw[:255] or "(empty)", exc.message.removeprefix("Validation failed: ")))
             continue

@@ -32,7 +32,9 @@ from tortoise.transactions import in_transaction
 from cara_fed.errors import NotFound, ValidationFailed
 from cara_fed.federation.domains import ALLOWLIST_MODE_KEY, domain_and_parents
 from cara_fed.jobs.queue import enqueue
-from cara_fed.models import Account, DomainAllow, DomainBlock, Follow, FollowRequest, InstanceSetting, Notification
+from cara_fed.models import (
+    Account, DomainAllow, DomainBlock, Follow, FollowRequest, InstanceSetting, Notification,
+)
 from cara_fed.models.domain_blocks import SEVERITIES
 from cara_fed.services.domain_names import normalize_domain
 from cara_fed.services.domain_purge import PURGE_JOB
@@ -58,7 +60,8 @@ def _check_options(severity: str, private_comment: str, public_comment: str) -> 
         raise ValidationFailed(f"Validation failed: Severity must be one of {', '.join(SEVERITIES)}")
     for name, text in (("Private comment", private_comment), ("Public comment", public_comment)):
         if len(text) > MAX_COMMENT:
-            raise ValidationFailed(f"Validation failed: {name} is too long (maximum is {MAX_COMMENT} characters)")
+            raise ValidationFailed(f"Validation failed: {name} is too long (maximum is {MAX_COMMENT} "
+                                   "characters)")
 
 
 async def list_domain_blocks() -> list[DomainBlock]:

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 PURGE_JOB = "domains.purge"
 BATCH = 200
-_POLICY = RetryPolicy(base_seconds=30.0, max_delay_seconds=1800.0, max_attempts=12, give_up_after_seconds=86400.0)
+_POLICY = RetryPolicy(base_seconds=30.0, max_delay_seconds=1800.0, max_attempts=12,
+                      give_up_after_seconds=86400.0)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ async def purge_content(settings: Settings, domain: str) -> PurgeResult:
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         while True:
-            status_ids = list(await Status.filter(account_id__in=chunk).limit(BATCH).values_list("id", flat=True))
+            status_ids = list(await Status.filter(account_id__in=chunk).limit(BATCH)
+                              .values_list("id", flat=True))
             media = await MediaAttachment.filter(account_id__in=chunk).limit(BATCH) if not status_ids else \
                 await MediaAttachment.filter(status_id__in=status_ids)
             if not status_ids and not media:

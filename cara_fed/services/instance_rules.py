@@ -67,7 +67,8 @@ async def add_rule(text: str, hint: str = "") -> Rule:
     """A new rule, last in the list."""
     _check_rule(text, hint)
     last = await Rule.all().order_by("-position").first()
-    return await Rule.create(text=text.strip(), hint=hint.strip(), position=(last.position + 1) if last else 0)
+    position = (last.position + 1) if last else 0
+    return await Rule.create(text=text.strip(), hint=hint.strip(), position=position)
 
 
 async def update_rule(rule_id: int, *, text: str | None = None, hint: str | None = None,
@@ -119,12 +120,12 @@ async def extended_description(settings: Settings) -> ExtendedDescription:
 async def set_extended_description(text: str) -> None:
     """Empty text goes back to the settings file's description."""
     if len(text) > MAX_DESCRIPTION:
-        raise ValidationFailed(f"Validation failed: the description is too long (maximum is {MAX_DESCRIPTION} "
-                               "characters)")
+        raise ValidationFailed("Validation failed: the description is too long "
+                               f"(maximum is {MAX_DESCRIPTION} characters)")
     await set_setting(EXTENDED_DESCRIPTION_KEY, text)
 
 
-# -- who may read the domain blocks ----------------------------------------------------------------------------
+# -- who may read the domain blocks ------------------------------------------------------------------------
 
 async def domain_blocks_audience() -> tuple[str, str]:
     """(who may read the list, who may read the public comments): each all, users or disabled."""

@@ -48,7 +48,8 @@ async def list_reports(wanted: ReportFilter, page: Page) -> list[Report]:
         query = query.filter(target_account_id=wanted.target_account_id)
     if wanted.target_domain is not None:
         domain = wanted.target_domain.strip().lower()
-        query = query.filter(Q(target_account__domain=domain) | Q(target_account__domain__endswith=f".{domain}"))
+        query = query.filter(Q(target_account__domain=domain)
+                             | Q(target_account__domain__endswith=f".{domain}"))
     if wanted.assigned_account_id is not None:
         query = query.filter(assigned_account_id=wanted.assigned_account_id)
     for bound, op in ((page.max_id, "lt"), (page.since_id, "gt"), (page.min_id, "gt")):
@@ -95,7 +96,8 @@ async def resolve(report_id: int, moderator: Account) -> Report:
     report = await get_report(report_id)
     if report.action_taken_at is not None:
         return report
-    return await _update(report_id, action_taken_at=datetime.now(UTC), action_taken_by_account_id=moderator.id)
+    return await _update(report_id, action_taken_at=datetime.now(UTC),
+                         action_taken_by_account_id=moderator.id)
 
 
 async def reopen(report_id: int) -> Report:
@@ -137,7 +139,8 @@ async def add_note(report_id: int, author: Account, content: str, *, resolve_rep
         note = await ReportNote.create(report_id=report.id, author_id=author.id, content=text, using_db=conn)
         if resolve_report is True and report.action_taken_at is None:
             await Report.filter(id=report.id).using_db(conn).update(
-                action_taken_at=datetime.now(UTC), action_taken_by_account_id=author.id, updated_at=datetime.now(UTC))
+                action_taken_at=datetime.now(UTC), action_taken_by_account_id=author.id,
+                updated_at=datetime.now(UTC))
         elif resolve_report is False and report.action_taken_at is not None:
             await Report.filter(id=report.id).using_db(conn).update(
                 action_taken_at=None, action_taken_by_account_id=None, updated_at=datetime.now(UTC))

@@ -102,7 +102,8 @@ async def file_report(federation: Federation, reporter: Account, request: Report
         raise NotFound("Record not found")
     comment = request.comment or ""
     if len(comment) > MAX_COMMENT:
-        raise ValidationFailed(f"Validation failed: Comment is too long (maximum is {MAX_COMMENT} characters)")
+        raise ValidationFailed(f"Validation failed: Comment is too long (maximum is {MAX_COMMENT} "
+                               "characters)")
     rule_ids = await _rules(request.rule_ids)
     category = _category(request.category, rule_ids)
     statuses = await _reported_statuses(target, reporter, request.status_ids)

@@ -15,7 +15,9 @@ import pytest
 
 from activitypub.keys import KeyPair
 from cara_fed.errors import ValidationFailed
-from cara_fed.models import Account, DomainBlock, Favourite, Follow, FollowRequest, Job, MediaAttachment, Notification, Status
+from cara_fed.models import (
+    Account, DomainBlock, Favourite, Follow, FollowRequest, Job, MediaAttachment, Notification, Status,
+)
 from cara_fed.services import domain_blocks_csv, domain_policy, instance_rules
 from cara_fed.services.domain_names import normalize_domain
 from cara_fed.services.domain_purge import PURGE_JOB
@@ -40,12 +42,13 @@ def api(http: aiohttp.ClientSession, server: RunningServer) -> Api:
     return Api(http, server.url)
 
 
-async def cached_image(settings: Settings, account: Account, status: Status | None) -> tuple[MediaAttachment, Path]:
+async def cached_image(settings: Settings, account: Account, status: Status | None
+                       ) -> tuple[MediaAttachment, Path]:
     """A remote attachment whose file was cached here (as services/remote_media.py leaves it)."""
     storage = storage_at(settings.media.root)
     name = storage.save(b"RIFF....WEBPVP8 fake pixels", "webp")
-    media = await MediaAttachment.create(account=account, status=status, remote_url=f"{account.uri}/media/1.png",
-                                         type="image", files={"full": name}, file_path=name)
+    media = await MediaAttachment.create(account=account, status=status, type="image", files={"full": name},
+                                         remote_url=f"{account.uri}/media/1.png", file_path=name)
     return media, storage.path(name)
 
 
@@ -119,7 +122,7 @@ async def test_a_purge_does_nothing_once_the_block_is_lifted(settings: Settings,
     assert await Status.filter(id=post.id).exists()
 
 
-# -- silence (limit) --------------------------------------------------------------------------------------------
+# -- silence (limit) ----------------------------------------------------------------------------------------
 
 async def test_silence_hides_from_public_timelines_until_lifted(api: Api, fediverse: FakeFediverse,
                                                                 rsa_keypair: KeyPair) -> None:
@@ -174,17 +177,19 @@ async def test_reject_media_removes_cached_files_and_keeps_links(settings: Setti
     assert (await Account.get(id=eve.id)).suspended_at is None
 
 
-# -- validation and listing ---------------------------------------------------------------------------------------
+# -- validation and listing ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("typed", "stored"), [
-    ("Example.COM", "example.com"), ("example.com.", "example.com"), ("https://example.com/about", "example.com"),
+    ("Example.COM", "example.com"), ("example.com.", "example.com"),
+    ("https://example.com/about", "example.com"),
     ("exämple.com", "xn--exmple-cua.com"), ("example.com:8443", "example.com:8443"),
     ("example.com:443", "example.com")])
 def test_domain_names_are_normalised(typed: str, stored: str) -> None:
     assert normalize_domain(typed) == stored
 
 
-@pytest.mark.parametrize("typed", ["", "  ", "exa mple.com", "-bad-.com", "a..b", "x" * 64 + ".com", "host:99999"])
+@pytest.mark.parametrize("typed", ["", "  ", "exa mple.com", "-bad-.com", "a..b", "x" * 64 + ".com",
+                                   "host:99999"])
 def test_bad_domain_names_are_refused(typed: str) -> None:
     with pytest.raises(ValidationFailed):
         normalize_domain(typed)
@@ -201,7 +206,7 @@ async def test_block_validation() -> None:
     assert await DomainBlock.all().count() == 1
 
 
-# -- the public list and the instance's texts ------------------------------------------------------------------------
+# -- the public list and the instance's texts ----------------------------------------------------------------
 
 async def test_public_domain_blocks(api: Api) -> None:
     await domain_policy.block_domain("quiet.example", severity="noop", reject_reports=True)
@@ -212,8 +217,8 @@ async def test_public_domain_blocks(api: Api) -> None:
     assert response.status == 200, response.body
     assert_entities("DomainBlock", response.body)
     assert response.body == [
-        {"domain": "loud.example", "digest": hashlib.sha256(b"loud.example").hexdigest(), "severity": "silence",
-         "comment": "Unmoderated spam"},
+        {"domain": "loud.example", "digest": hashlib.sha256(b"loud.example").hexdigest(),
+         "severity": "silence", "comment": "Unmoderated spam"},
         {"domain": "hatefu******.**ample", "digest": hashlib.sha256(b"hatefulplace.example").hexdigest(),
          "severity": "suspend", "comment": None},
     ]
@@ -241,7 +246,8 @@ async def test_rules_and_extended_description(api: Api, settings: Settings) -> N
     second = await instance_rules.add_rule("No AI-generated images")
     await instance_rules.update_rule(first.id, position=5)
     expected = [{"id": str(second.id), "text": "No AI-generated images", "hint": ""},
-                {"id": str(first.id), "text": "Credit the artists you share", "hint": "Link the original post."}]
+                {"id": str(first.id), "text": "Credit the artists you share",
+                 "hint": "Link the original post."}]
     rules = await api.get("/api/v1/instance/rules")
     assert rules.status == 200 and rules.body == expected
     assert_entities("Rule", rules.body)
@@ -260,7 +266,8 @@ async def test_rules_and_extended_description(api: Api, settings: Settings) -> N
     await instance_rules.set_extended_description("Welcome, artists.\n\nDraw every day.\nShare kindly.")
     assert (await api.get("/api/v1/instance/extended_description")).body["content"] == (
         "<p>Welcome, artists.</p><p>Draw every day.<br>Share kindly.</p>")
-    await instance_rules.set_extended_description('<p>Hi</p><script>alert(1)</script><a href="/about">about</a>')
+    await instance_rules.set_extended_description(
+        '<p>Hi</p><script>alert(1)</script><a href="/about">about</a>')
     html = (await api.get("/api/v1/instance/extended_description")).body["content"]
     assert "<script>" not in html and "<p>Hi</p>" in html
 
@@ -282,8 +289,8 @@ MASTODON_EXPORT = (
 
 async def test_csv_import_of_a_mastodon_export_and_export_back() -> None:
     await domain_policy.block_domain("already.example", severity="silence")
-    result = await domain_blocks_csv.import_csv(MASTODON_EXPORT + "already.example,suspend,false,false,,false\n",
-                                                source="blocklist.csv")
+    text = MASTODON_EXPORT + "already.example,suspend,false,false,,false\n"
+    result = await domain_blocks_csv.import_csv(text, source="blocklist.csv")
     assert [b.domain for b in result.created] == ["spam.example", "loud.example", "hatefulplace.example",
                                                   "media.example"]
     skipped = dict(result.skipped)
@@ -297,7 +304,8 @@ async def test_csv_import_of_a_mastodon_export_and_export_back() -> None:
     assert hateful.public_comment == "iftas:hate-speech;online-harassment"
     assert hateful.private_comment.startswith("Imported from blocklist.csv on ")
     loud = await DomainBlock.get(domain="loud.example")
-    assert (loud.severity, loud.reject_media, loud.public_comment) == ("silence", True, "Unmoderated, lots of spam")
+    assert (loud.severity, loud.reject_media, loud.public_comment) == (
+        "silence", True, "Unmoderated, lots of spam")
 
     exported = await domain_blocks_csv.export_csv()
     assert exported.splitlines() == [
@@ -320,7 +328,8 @@ async def test_csv_import_of_a_mastodon_export_and_export_back() -> None:
 
 async def test_csv_import_of_a_plain_domain_list() -> None:
     result = await domain_blocks_csv.import_csv("one.example\r\ntwo.example\r\n\r\n")
-    assert [(b.domain, b.severity) for b in result.created] == [("one.example", "suspend"), ("two.example", "suspend")]
+    assert [(b.domain, b.severity) for b in result.created] == [
+        ("one.example", "suspend"), ("two.example", "suspend")]
 
 
 async def test_allow_list_services() -> None:

@@ -18,6 +18,7 @@ from cara_fed.api.params import params
 from cara_fed.errors import CaraError
 from cara_fed.services import oauth
 from cara_fed.services.oauth import FORM_FIELDS, OOB, AuthorizationRequest, AuthorizeRefused
+from cara_fed.web.rate_limits import login_limited
 from cara_fed.web.state import app_state
 
 bp = Blueprint("oauth_authorize", __name__)
@@ -102,6 +103,12 @@ async def authorize_submit() -> Response:
                                             "error_description": "The resource owner denied the request.",
                                             **state})
     login = p.str("login", max_length=320) or ""
+    refused = await login_limited(login)  # Mastodon's login attempt limits, per address and per account
+    if refused is not None:
+        page = await _form(req, status=429, login=login,
+                           error="Too many sign-in attempts. Wait a few minutes and try again.")
+        page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     try:
         user = await oauth.sign_in(login, p.str("password"))
     except (oauth.LoginFailed, oauth.LoginBlocked) as exc:

@@ -17,6 +17,7 @@ from cara_fed.services import oauth
 from cara_fed.services.oauth import OAuthError
 from cara_fed.services.tokens import ADMIN_OBJECTS, READ_SCOPES, TOP_SCOPES, WRITE_SCOPES, revoke_token
 from cara_fed.web.negotiation import json_response
+from cara_fed.web.rate_limits import login_limited, login_refused
 from cara_fed.web.state import app_state
 
 bp = Blueprint("oauth_token", __name__)
@@ -77,6 +78,9 @@ async def token() -> Response:
         issued = await oauth.exchange_code(app, p.str("code"), p.str("redirect_uri"), p.str("code_verifier"),
                                            p.str("scope"))
     elif grant_type == "password":
+        refused = await login_limited(p.str("username") or "")  # Mastodon's login attempt limits
+        if refused is not None:
+            return login_refused(refused, _NO_STORE)
         issued = await oauth.password_grant(app, p.str("username"), p.str("password"), p.str("scope"))
     else:
         issued = await oauth.client_credentials_grant(app, p.str("scope"))

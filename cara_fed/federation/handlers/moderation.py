@@ -65,7 +65,8 @@ async def on_flag(incoming: Incoming) -> None:
             accounts.setdefault(account.id, account)
             continue
         status = await local_status(incoming, uri)
-        if status is not None and status.account.suspended_at is None and await _reporter_may_see(status, actor):
+        if status is not None and status.account.suspended_at is None and \
+                await _reporter_may_see(status, actor):
             accounts.setdefault(status.account_id, status.account)
             statuses.setdefault(status.account_id, []).append(status)
     flag_id = ref(incoming.activity)

@@ -76,7 +76,8 @@ async def test_form_encoded_report_and_defaults(api: Api, mira: ApiUser, juno: A
 
 async def test_rules_make_it_a_violation(api: Api, mira: ApiUser, juno: ApiUser) -> None:
     rule = await Rule.create(text="No AI-generated work presented as hand-made", position=0)
-    response = await report(api, mira, account_id=str(juno.account.id), category="spam", rule_ids=[str(rule.id)])
+    response = await report(api, mira, account_id=str(juno.account.id), category="spam",
+                            rule_ids=[str(rule.id)])
     assert response.status == 200, response.body
     assert response.body["category"] == "violation" and response.body["rule_ids"] == [str(rule.id)]
 
@@ -134,8 +135,8 @@ async def test_forwarded_report_is_a_flag_from_the_instance_actor(
         api: Api, mira: ApiUser, settings: Settings, fediverse: FakeFediverse, rsa_keypair: KeyPair) -> None:
     zoe = Peer(fediverse, rsa_keypair, "zoe")
     remote = await remote_account(zoe)
-    status = await Status.create(account=remote, uri=f"{zoe.uri}/statuses/1", local=False, visibility="public",
-                                 content="<p>spam</p>")
+    status = await Status.create(account=remote, uri=f"{zoe.uri}/statuses/1", local=False,
+                                 visibility="public", content="<p>spam</p>")
     response = await report(api, mira, account_id=str(remote.id), status_ids=[str(status.id)],
                             comment="Spam from zoe", forward=True)
     assert response.status == 200, response.body
