@@ -20,9 +20,10 @@ NOT_FOUND = "Record not found"
 
 
 def visible() -> Q:
-    """Accounts the API shows: not suspended, and local ones only with a login (the instance actor is an
-    account row without one, and is not a person to show)."""
-    return Q(suspended_at=None) & (Q(domain__not_isnull=True) | Q(user__id__isnull=False))
+    """Accounts the API shows: not suspended, and local ones only with an approved login (the instance
+    actor is an account row without one, and is not a person to show; a sign-up waiting for approval is
+    nobody yet)."""
+    return Q(suspended_at=None) & (Q(domain__not_isnull=True) | Q(user__approved=True))
 
 
 async def get_account(account_id: int) -> Account:
