@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from cara_fed.models import Account, MediaAttachment, Series, Status, StatusPin, Work
+from cara_fed.federation import portfolio_remote
+from cara_fed.federation.inbox import Incoming
+from cara_fed.models import Account, Job, MediaAttachment, Series, Status, StatusPin, Work
 from cara_fed.services import following, media, portfolio
 from tests.support.databases import DatabaseFactory
 from tests.support.fakefed import FakeFediverse
@@ -125,3 +127,108 @@ async def test_a_follower_server_keeps_the_artists_portfolio_in_step(pair: tuple
         edited = await Work.get(status__uri=note(harbour))
         assert edited.title == "Harbour at dawn" and edited.series_id == kept.id
     assert await a.dead_jobs() == [] and await b.dead_jobs() == []
+
+
+# -- incoming portfolios: origin, attribution and bounds ----------------------------------------------------
+
+EVE = "https://remote.example/users/eve"
+EVE_PORTFOLIO = f"{EVE}/portfolio"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+
+@pytest.fixture
+async def site(database_factory: DatabaseFactory, fediverse: FakeFediverse,
+               tmp_path: Path) -> AsyncIterator[Instance]:
+    async with instances(["a.example"], database_factory, fediverse, tmp_path) as (a,):
+        yield a
+
+
+def eve_actor(public_pem: str, **extra: object) -> dict[str, object]:
+    return {"@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": EVE, "type": "Person", "preferredUsername": "eve", "inbox": f"{EVE}/inbox",
+            "followers": f"{EVE}/followers", "featured": f"{EVE}/featured",
+            "publicKey": {"id": f"{EVE}#main-key", "owner": EVE, "publicKeyPem": public_pem}, **extra}
+
+
+def eve_note(n: int, author: str = EVE) -> dict[str, object]:
+    return {"id": f"https://remote.example/notes/{n}", "type": "Note", "attributedTo": author, "name": f"Work {n}",
+            "content": f"<p>Work {n}</p>", "to": [PUBLIC], "cc": [f"{EVE}/followers"], "medium": "oil",
+            "license": "http://creativecommons.org/licenses/by-sa/4.0/deed.en",
+            "attachment": [{"type": "Image", "mediaType": "image/png", "url": f"https://remote.example/m/{n}.png",
+                            "name": f"painting {n}"}]}
+
+
+def serve_pages(fediverse: FakeFediverse, pages: list[list[str]]) -> None:
+    fediverse.serve(EVE_PORTFOLIO, {"id": EVE_PORTFOLIO, "type": "OrderedCollection", "totalItems": 999,
+                                    "first": f"{EVE_PORTFOLIO}?page=1"})
+    for n, items in enumerate(pages, start=1):
+        page: dict[str, object] = {"id": f"{EVE_PORTFOLIO}?page={n}", "type": "OrderedCollectionPage",
+                                   "partOf": EVE_PORTFOLIO, "orderedItems": items}
+        if n < len(pages):
+            page["next"] = f"{EVE_PORTFOLIO}?page={n + 1}"
+        fediverse.serve(f"{EVE_PORTFOLIO}?page={n}", page)
+
+
+async def test_a_remote_portfolio_is_read_within_its_bounds_from_its_own_origin(
+        site: Instance, fediverse: FakeFediverse, rsa_keypair: object) -> None:
+    pem = rsa_keypair.public_pem  # type: ignore[attr-defined]
+    fediverse.serve(EVE, eve_actor(pem, portfolio=EVE_PORTFOLIO))
+    for n in range(1, 131):
+        fediverse.serve(f"https://remote.example/notes/{n}", eve_note(n))
+    fediverse.serve("https://remote.example/notes/2", eve_note(2, author="https://remote.example/users/bob"))
+    foreign = "https://elsewhere.example/notes/1"
+    fediverse.serve(foreign, eve_note(1))
+    # Page 1: a foreign Note, one attributed to someone else, one that is missing (404), then 50 good ones;
+    # page 2: 50 more; page 3 is never read (two pages at most), nor anything past 80 works.
+    page1 = [foreign, "https://remote.example/notes/2", "https://remote.example/notes/999",
+             *(f"https://remote.example/notes/{n}" for n in range(3, 53))]
+    page2 = [f"https://remote.example/notes/{n}" for n in range(53, 103)]
+    page3 = [f"https://remote.example/notes/{n}" for n in range(103, 131)]
+    serve_pages(fediverse, [page1, page2, page3])
+    fediverse.serve(f"{EVE}/featured", {"id": f"{EVE}/featured", "type": "OrderedCollection",
+                                        "orderedItems": [{"id": "https://remote.example/notes/3", "type": "Note"}]})
+    with site.db():
+        eve = await site.federation.actors.get_actor(EVE)  # her document links `portfolio`: a job reads it
+    await site.run_jobs()
+    with site.db():
+        works = await Work.filter(account_id=eve.id).order_by("position").prefetch_related("status")
+        uris = [w.status.uri for w in works]
+        assert len(works) == 78  # the first 80 ids on her origin, two of them unusable (not hers, missing)
+        assert uris[0] == "https://remote.example/notes/3" and foreign not in uris
+        assert "https://remote.example/notes/2" not in uris and "https://remote.example/notes/999" not in uris
+        assert uris == [f"https://remote.example/notes/{n}" for n in range(3, 3 + len(uris))]
+        assert (works[0].title, works[0].medium, works[0].licence) == ("Work 3", "oil", "cc-by-sa-4.0")
+        assert [p.status_id for p in await StatusPin.filter(account_id=eve.id)] == [works[0].status_id]
+        assert not await Status.filter(uri=foreign).exists()
+    asked = {r.url for r in fediverse.requests if r.method == "GET"}
+    assert f"{EVE_PORTFOLIO}?page=3" not in asked and foreign not in asked
+    notes_read = {int(u.rsplit("/", 1)[1]) for u in asked if u.startswith("https://remote.example/notes/")}
+    assert max(notes_read - {999}) == 80
+    assert await site.dead_jobs() == []
+
+    # The portfolio is gone (410): so are its works here; their posts stay.
+    fediverse.serve(EVE_PORTFOLIO, {"error": "gone"}, status=410)
+    with site.db():
+        await portfolio_remote.sync(site.federation, eve, EVE_PORTFOLIO)
+        assert await Work.filter(account_id=eve.id).count() == 0
+        assert await Status.filter(account_id=eve.id).count() == 78
+
+
+async def test_an_add_to_a_collection_of_a_server_without_portfolios_stores_nothing(
+        site: Instance, fediverse: FakeFediverse, rsa_keypair: object) -> None:
+    fediverse.serve(EVE, eve_actor(rsa_keypair.public_pem))  # type: ignore[attr-defined]  # no `portfolio`
+    with site.db():
+        eve = await site.federation.actors.get_actor(EVE)
+        assert await Job.filter(kind=portfolio_remote.SYNC_JOB).count() == 0  # nothing to read
+        activity = {"id": "https://remote.example/activities/1", "type": "Add", "actor": EVE,
+                    "object": "https://remote.example/notes/1", "target": f"{EVE}/collections/tags"}
+        await portfolio_remote.collection_changed(Incoming(site.federation, activity, eve, None),
+                                                  activity["target"])
+        await portfolio_remote.collection_changed(  # another origin's collection: not even a job
+            Incoming(site.federation, activity, eve, None), "https://a.example/users/mira/portfolio")
+    fetched_before = len(fediverse.requests)
+    await site.run_jobs()
+    with site.db():
+        assert await Work.all().count() == 0 and await Status.all().count() == 0
+    assert [r.url for r in fediverse.requests[fetched_before:]] == [EVE]  # one look at her document
+    assert await site.dead_jobs() == []
