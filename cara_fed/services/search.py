@@ -87,8 +87,10 @@ async def _prefix_matches(viewer: Account | None, username: str, domain: str | N
                           limit: int, offset: int) -> list[Account]:
     word = username.lower()
     clauses = ["a.suspended_at IS NULL",
-               "(a.domain IS NOT NULL OR EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id))"]
-    values: list[object] = []
+               # remote, or local with an approved login (as account_views.visible)
+               "(a.domain IS NOT NULL OR EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id "
+               "AND u.approved = ?))"]
+    values: list[object] = [True]
     if domain is not None:
         clauses.append("LOWER(a.username) LIKE ? ESCAPE '!' AND LOWER(COALESCE(a.domain, '')) LIKE ? ESCAPE '!'")
         values += [_like_prefix(word), _like_prefix(domain.lower())]
