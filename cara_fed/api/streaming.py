@@ -109,7 +109,18 @@ async def streaming() -> Response | None:
         while True:
             await websocket.send((await outgoing.get()).decode())
 
+    async def watchdog() -> None:
+        """A stream lives only as long as its token: revoked, suspended or locked out, it is closed
+        (security.md F-43: a suspended account must not keep reading)."""
+        interval = min(10.0, max(0.5, 20 * streams.poll_seconds))
+        while True:
+            await asyncio.sleep(interval)
+            if await authenticate(token) is None:
+                await websocket.close(1008, "The access token is invalid")
+                return
+
     writing = asyncio.create_task(writer())
+    watching = asyncio.create_task(watchdog())
     try:
         while True:
             message = await websocket.receive()
@@ -128,7 +139,8 @@ async def streaming() -> Response | None:
                 subscriber.subscriptions.discard(wanted)
     finally:
         streams.unsubscribe(subscriber)
-        writing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writing
+        for task in (writing, watching):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     return None

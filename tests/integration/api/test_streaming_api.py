@@ -5,13 +5,14 @@ refusal without a token."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
 
-from cara_fed.models import Follow
+from cara_fed.models import Account, Follow
 from cara_fed.settings import Settings
 from tests.support.api import Api, ApiUser, make_user
 from tests.support.servers import RunningServer
@@ -107,3 +108,12 @@ async def test_without_a_valid_token_the_socket_is_refused(http: aiohttp.ClientS
 async def test_streaming_health(http: aiohttp.ClientSession, server: RunningServer) -> None:
     async with http.get(server.url + "/api/v1/streaming/health") as response:
         assert response.status == 200 and (await response.text()) == "OK"
+
+
+async def test_a_suspended_accounts_stream_is_closed(http: aiohttp.ClientSession, server: RunningServer) -> None:
+    """security.md F-43: an open stream does not outlive its account's suspension (nor its token)."""
+    mira = await make_user("mira")
+    async with http.ws_connect(ws_url(server, f"stream=user&access_token={mira.token}")) as ws:
+        await Account.filter(id=mira.account.id).update(suspended_at=datetime.now(UTC))
+        message = await asyncio.wait_for(ws.receive(), WAIT)
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), message
