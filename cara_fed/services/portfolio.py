@@ -201,7 +201,7 @@ async def update_work(settings: Settings, account: Account, work_id: int, *, tit
         descriptions[media_id] = (check_description(alt), None)
     cw = status.spoiler_text if spoiler_text is UNSET else _text(spoiler_text, "spoiler_text", 1000)
     async with in_transaction() as conn:
-        await portfolio_store.lock_portfolio(account, conn)
+        work = await portfolio_store.locked_work(account, work.id, conn)
         if changes:
             await Work.filter(id=work.id).using_db(conn).update(**changes, updated_at=portfolio_store.now())
         if series_id is not UNSET and series_id != work.series_id:

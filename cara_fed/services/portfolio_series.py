@@ -120,9 +120,10 @@ async def reorder_series(settings: Settings, account: Account, series_ids: Seque
 
 async def delete_series(settings: Settings, account: Account, series_id: int) -> None:
     """The series goes; its works stay in the portfolio, in no series. Update of the portfolio."""
-    series = await own_series(account, series_id)
+    await own_series(account, series_id)
     async with in_transaction() as conn:
         await portfolio_store.lock_portfolio(account, conn)
+        series = await own_series(account, series_id, conn)  # as it is now: the order may have changed
         await Work.filter(series_id=series.id).using_db(conn).update(series_id=None, series_position=0,
                                                                      updated_at=portfolio_store.now())
         await Series.filter(id=series.id).using_db(conn).delete()

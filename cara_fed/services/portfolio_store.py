@@ -12,7 +12,7 @@ Mastodon does for pins. Pins of posts that are not works are the artist's own ("
 services/portfolio_pins.py) and are never touched here: featured holds the mirrored pins plus the manual
 ones. A pin is told apart by its post: a work's post is the portfolio's to pin or unpin.
 
-Concurrency: every write first locks the account's row (PostgreSQL ``FOR UPDATE``; SQLite transactions
+Concurrency: every write first locks the account's row (PostgreSQL ``FOR NO KEY UPDATE``; SQLite transactions
 already begin IMMEDIATE, one writer at a time: cara_fed/sqlite_backend.py), so two changes of one portfolio
 never interleave their renumbering.
 
@@ -30,6 +30,7 @@ from typing import Any, Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 
 from cara_fed.errors import NotFound, ValidationFailed
 from cara_fed.federation.delivery import enqueue_fanout
@@ -67,9 +68,11 @@ UNSET: Final[Any] = _Unset()  # "leave as it is" (services.portfolio.update_work
 
 
 async def lock_portfolio(account: Account, conn: BaseDBAsyncClient) -> None:
-    """Serialise the changes of one portfolio (see the module docstring)."""
+    """Serialise the changes of one portfolio (see the module docstring). NO KEY UPDATE: the transaction may
+    already hold the KEY SHARE lock its own inserts (a post) took on the account row, as may a concurrent
+    one; FOR UPDATE would wait for the other's KEY SHARE while it waits for ours (a deadlock)."""
     if conn.capabilities.dialect == "postgres":
-        await conn.execute_query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE", [account.id])
+        await conn.execute_query("SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE", [account.id])
 
 
 async def _send(activity: dict[str, object], account: Account, conn: BaseDBAsyncClient) -> None:
@@ -93,7 +96,7 @@ async def series_with_counts(account: Account, conn: BaseDBAsyncClient | None = 
     return [(s, counts.get(s.id, 0)) for s in series]
 
 
-def public_works(account: Account, conn: BaseDBAsyncClient | None = None):  # type: ignore[no-untyped-def]
+def public_works(account: Account, conn: BaseDBAsyncClient | None = None) -> QuerySet[Work]:
     """The works anyone may see (their posts public or unlisted, not deleted), as a query."""
     return Work.filter(account_id=account.id, status__deleted_at=None,
                        status__visibility__in=PUBLIC_VISIBILITIES).using_db(conn)
@@ -122,6 +125,7 @@ async def send_featured(settings: Settings, account: Account, kind: str, status_
     urls = LocalUrls(settings)
     await _send(collection_change(kind, account, _note(urls, account, status_id), urls.featured(account.username),
                                   urls), account, conn)
+
 
 async def sync_featured(settings: Settings, account: Account, conn: BaseDBAsyncClient, *,
                         dropped_status_ids: Sequence[int] = ()) -> None:
@@ -157,6 +161,15 @@ async def own_series(account: Account, series_id: int, conn: BaseDBAsyncClient |
     if series is None:
         raise NotFound("Record not found")
     return series
+
+
+async def locked_work(account: Account, work_id: int, conn: BaseDBAsyncClient) -> Work:
+    """The portfolio locked, and the work as it is now (a change that ran meanwhile may have moved it)."""
+    await lock_portfolio(account, conn)
+    work = await Work.filter(id=work_id, account_id=account.id).using_db(conn).first()
+    if work is None:
+        raise NotFound("Record not found")
+    return work
 
 
 async def attach_work(settings: Settings, account: Account, status: Status, fields: WorkFields,
@@ -216,7 +229,7 @@ async def join_series(settings: Settings, account: Account, work: Work, series_i
 
 async def detach_work(settings: Settings, account: Account, work: Work, conn: BaseDBAsyncClient) -> None:
     """Take the work out of the portfolio (its post stays unless the caller deletes it)."""
-    await lock_portfolio(account, conn)
+    work = await locked_work(account, work.id, conn)
     urls = LocalUrls(settings)
     await leave_series(settings, account, work, conn)
     await Work.filter(id=work.id).using_db(conn).delete()

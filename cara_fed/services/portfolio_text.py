@@ -51,13 +51,10 @@ def fields_from_text(text: str, hashtag: str) -> tuple[str, str]:
     portfolio hashtag), the rest the description; trailing lines of nothing but hashtags are left out,
     since the post's tags are the work's tags."""
     lines = text.replace("\r\n", "\n").strip().split("\n")
-    while lines and _ONLY_TAGS_RE.match(lines[-1]) and len(lines) > 1:
+    while len(lines) > 1 and _ONLY_TAGS_RE.match(lines[-1]):
         lines.pop()
-    first = re.sub(rf"(?<![\w/)&#])#{re.escape(hashtag)}\b", "", lines[0] if lines else "", flags=re.IGNORECASE)
+    first = re.sub(rf"(?<![\w/)&#])#{re.escape(hashtag)}\b", "", lines[0], flags=re.IGNORECASE)
     title = " ".join(first.split())
-    if _ONLY_TAGS_RE.match(title or "#x") and title:
+    if _ONLY_TAGS_RE.match(title):
         title = ""  # a first line of nothing but tags is no title
-    description = "\n".join(lines[1:]).strip()
-    if not title and description:
-        return "", description
-    return title[:TITLE_MAX], description
+    return title[:TITLE_MAX], "\n".join(lines[1:]).strip()

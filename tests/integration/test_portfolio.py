@@ -4,6 +4,7 @@ pins; every change's activities written in its transaction. Then the ActivityPub
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -302,6 +303,20 @@ async def test_reorder_updates_the_collection_and_keeps_featured_in_step(setting
     with pytest.raises(NotFound):
         await portfolio.reorder_works(settings, mira, [their.id, works[0].id])
     assert await order(mira) == ["Plate 5", "Plate 0", "Plate 1", "Plate 4", "Plate 3", "Plate 2"]
+
+
+async def test_concurrent_changes_keep_the_order_dense(settings: Settings, mira: Account) -> None:
+    """Several works added, one removed and a reorder at the same time (PostgreSQL: concurrent
+    transactions on one portfolio wait for each other instead of interleaving or deadlocking)."""
+    first = await make_works(settings, mira, 3)
+    media = [await image(mira, n) for n in range(10, 16)]
+    await asyncio.gather(
+        *(portfolio.add_work(settings, mira, [m.id], title=f"Concurrent {m.id}") for m in media),
+        portfolio.remove_work(settings, mira, first[1].id),
+        portfolio.reorder_works(settings, mira, [first[0].id]))
+    works = (await portfolio.list_portfolio(mira)).works
+    assert len(works) == 8 and [w.position for w in works] == list(range(8))
+    assert len(await featured(mira)) == 4 and set(await featured(mira)) == {w.status_id for w in works[:4]}
 
 
 # -- series -----------------------------------------------------------------------------------------------
