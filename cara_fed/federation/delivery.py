@@ -102,7 +102,10 @@ async def deliver(ctx: JobContext) -> None:
     inbox: str = ctx.payload["inbox"]
     key_id, pem = await _signing_key(federation, ctx.payload["signer_id"])
     if await is_suspended(inbox):
-        raise PermanentJobError("the destination's domain is suspended")
+        # Suspended (or off the allow-list) since this was queued: dropped, as Mastodon drops it; not a
+        # failure for the admins' dead-job list, which a retry could never clear.
+        log.info("delivery dropped: the destination is refused", extra={"inbox": inbox})
+        return
     if await host_health.is_unreachable(inbox):
         raise PermanentJobError("the destination's host is marked unreachable (failing for days)")
     body = orjson.dumps(ctx.payload["activity"])
