@@ -8,7 +8,7 @@ from datetime import datetime
 
 from cara_fed.db import in_list
 from cara_fed.services.page_works import works_of_statuses
-from cara_fed.services.pages import PUBLIC_SQL, PageImage, images_of, rows_of, when
+from cara_fed.services.pages import PageImage, images_of, public, rows_of, when
 
 
 @dataclass(slots=True)
@@ -39,7 +39,7 @@ class PostView:
 async def public_post_ids(account_id: int, *, max_id: int | None, limit: int,
                           replies: bool = False) -> list[int]:
     """The account's own public and unlisted posts, newest first (no boosts; replies only if asked)."""
-    clauses = [f"account_id = ? AND deleted_at IS NULL AND visibility IN {PUBLIC_SQL}",
+    clauses = [f"account_id = ? AND deleted_at IS NULL AND {public('visibility')}",
                "reblog_of_id IS NULL"]
     values: list[object] = [account_id]
     if not replies:
@@ -62,7 +62,7 @@ async def load_posts(account_id: int, ids: list[int]) -> list[PostView]:
     rows = await rows_of(
         f"SELECT id, account_id, content, spoiler_text, sensitive, language, in_reply_to_id, created_at, "
         f"edited_at, deleted_at FROM statuses WHERE id IN ({in_list(values)}) AND account_id = ? "
-        f"AND visibility IN {PUBLIC_SQL} AND reblog_of_id IS NULL", [*values, account_id])
+        f"AND {public('visibility')} AND reblog_of_id IS NULL", [*values, account_id])
     found = {int(r["id"]): PostView(
         id=int(r["id"]), account_id=int(r["account_id"]), content=str(r["content"] or ""),
         spoiler_text=str(r["spoiler_text"] or ""), sensitive=bool(r["sensitive"]), language=r["language"],

@@ -22,7 +22,7 @@ from cara_fed.federation.domains import is_suspended
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.services import page_posts, pages
 from cara_fed.services.page_posts import PostView
-from cara_fed.services.pages import PUBLIC_SQL, PageAccount, rows_of
+from cara_fed.services.pages import PageAccount, public, rows_of
 from webfinger.acct import Acct, AcctError, parse_acct
 from webfinger.client import webfinger_url
 
@@ -143,7 +143,7 @@ async def interaction_target(urls: LocalUrls, local_domain: str, uri: str) -> In
         username = urls.username_from_url(uri)
         return None if username is None else await _account_target(username, None)
     rows = await rows_of(f"SELECT id, account_id FROM statuses WHERE (uri = ? OR url = ?) "
-                         f"AND deleted_at IS NULL AND visibility IN {PUBLIC_SQL} AND reblog_of_id IS NULL "
+                         f"AND deleted_at IS NULL AND {public('visibility')} AND reblog_of_id IS NULL "
                          f"ORDER BY id LIMIT 1",
                          [uri, uri])
     if rows:

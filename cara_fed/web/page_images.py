@@ -16,12 +16,9 @@ from media.geometry import fit
 
 PREVIEW_EDGE = 1280
 THUMBNAIL_EDGE = 400
-# What a grid cell or a work page takes of the viewport (mirrors cara.css: the grid's row height grows
-# from 10rem on phones to 15rem; the work column is at most 60rem wide).
-WORK_SIZES = "(min-width: 62rem) 60rem, 100vw"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as page_works.WorkCard: built once per work of a profile
 class ImageTag:
     src: str
     srcset: str
@@ -37,25 +34,19 @@ class ImageTag:
     def ratio(self) -> float:
         return self.width / self.height if self.width and self.height else 1.0
 
-    def grid_sizes(self) -> str:
-        """About the width of the image's grid cell: the cell is as wide as its row is high (15rem, 10rem
-        on phones) times the image's aspect ratio, and rows stretch up to a third to fill the line."""
-        ratio = self.ratio
-        return f"(max-width: 36rem) {ratio * 13:.1f}rem, {ratio * 19.5:.1f}rem"
-
 
 def image_tag(image: PageImage, urls: LocalUrls, full_max_edge: int) -> ImageTag:
+    """(Called once per work of a profile: kept to plain arithmetic and string joins.)"""
     files = image.files
     width, height = image.width, image.height
-    if "preview" not in files:
+    media = urls.base + "/media/"
+    preview_name = files.get("preview")
+    if preview_name is None:
         # Not processed here (an older row, or remote media not cached): the one file there is.
-        if image.file_path:
-            src = urls.media(image.file_path)
-        else:
-            src = image.remote_url or ""
+        src = media + image.file_path if image.file_path else image.remote_url or ""
         return ImageTag(src=src, srcset="", width=width, height=height, alt=image.description, link=src,
                         og=src, og_width=width, og_height=height)
-    candidates: list[tuple[int, str]] = []
+    srcset = ""
     preview: tuple[int, int] | None = None
     if width and height:
         full = (width, height) if "untouched" not in files else fit((width, height), full_max_edge)
@@ -63,14 +54,16 @@ def image_tag(image: PageImage, urls: LocalUrls, full_max_edge: int) -> ImageTag
             preview = (image.preview_width, image.preview_height)
         else:
             preview = fit(full, PREVIEW_EDGE)
-        thumbnail = fit(preview, THUMBNAIL_EDGE)
-        for role, size in (("thumbnail", thumbnail), ("preview", preview), ("full", full)):
-            if role in files and all(size[0] != w for w, _ in candidates):  # one file per width
-                candidates.append((size[0], urls.media(files[role])))
-    srcset = ", ".join(f"{url} {w}w" for w, url in candidates)
-    preview_url = urls.media(files["preview"])
-    largest = files.get("untouched") or files.get("full") or files["preview"]
-    og = files.get("preview_federation") or files["preview"]
-    return ImageTag(src=preview_url, srcset=srcset, width=width, height=height, alt=image.description,
-                    link=urls.media(largest), og=urls.media(og), og_width=preview[0] if preview else None,
-                    og_height=preview[1] if preview else None)
+        thumbnail_width = fit(preview, THUMBNAIL_EDGE)[0]
+        parts = []
+        last_width = 0
+        for name, size_width in ((files.get("thumbnail"), thumbnail_width), (preview_name, preview[0]),
+                                 (files.get("full"), full[0])):
+            if name is not None and size_width != last_width:  # one file per width, smallest first
+                parts.append(f"{media}{name} {size_width}w")
+                last_width = size_width
+        srcset = ", ".join(parts)
+    largest = files.get("untouched") or files.get("full") or preview_name
+    return ImageTag(src=media + preview_name, srcset=srcset, width=width, height=height, alt=image.description,
+                    link=media + largest, og=media + (files.get("preview_federation") or preview_name),
+                    og_width=preview[0] if preview else None, og_height=preview[1] if preview else None)

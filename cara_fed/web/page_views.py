@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from quart import Response, current_app, render_template
+from jinja2 import Environment
+from quart import Response, current_app
 
 from cara_fed.errors import CaraError
 from cara_fed.sanitize import sanitize_html
@@ -16,9 +17,12 @@ from cara_fed.federation.urls import LocalUrls
 from cara_fed.services.pages import PageAccount
 from cara_fed.settings import Settings
 from cara_fed.web.page_images import ImageTag
+from cara_fed.web.noai import current_page_signals
 from cara_fed.web.state import app_state
+from media.noai.headers import NO_SEARCH_ROBOTS
 
 MISSING_AVATAR = "/static/avatar-missing.png"
+_TEMPLATES = "cara_fed_page_templates"
 DESCRIPTION_CHARS = 200  # link previews cut near here anyway
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
@@ -64,10 +68,11 @@ def urls() -> LocalUrls:
     return LocalUrls(settings())
 
 
-def plain(html: str, limit: int = DESCRIPTION_CHARS) -> str:
+def plain(html: str, limit: int = DESCRIPTION_CHARS, *, sanitized: bool = False) -> str:
     """Text of some HTML, for descriptions: sanitised first (a script's text goes with it), tags dropped,
     spaces folded, cut at a word."""
-    html = sanitize_html(html) if "<" in html else html
+    if not sanitized and "<" in html:
+        html = sanitize_html(html)
     text = _SPACES.sub(" ", _TAGS.sub(" ", html.replace("<br>", "\n").replace("</p>", "\n"))).strip()
     text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"') \
         .replace("&#39;", "'")
@@ -114,8 +119,24 @@ def field_link(value: str) -> str | None:
     return None
 
 
+def _templates() -> Environment:
+    """The app's templates (same loader, filters and globals) rendered synchronously. Quart's own
+    render_template runs Flask's synchronous context processor in a worker thread for every page (two
+    thread round trips) and renders in Jinja's async mode, which awaits around every expression: together
+    a fifth of a profile view's CPU (bench/pages.py with py-spy). The pages need neither."""
+    env: Environment | None = current_app.extensions.get(_TEMPLATES)
+    if env is None:
+        env = current_app.extensions[_TEMPLATES] = current_app.jinja_env.overlay(enable_async=False)
+    return env
+
+
 async def render(template: str, **context: Any) -> str:
-    return await render_template(template, instance=settings().instance, **context)
+    """A public page. Its context gets what base.html needs: the instance and the no-AI signals of the
+    path (the same values web/noai.py's context processor gives every other template)."""
+    signals = await current_page_signals()
+    noai_page = {"search": signals.search, "policy_url": signals.policy_url, "no_search_robots": NO_SEARCH_ROBOTS}
+    return _templates().get_template(template).render(instance=settings().instance, noai_page=noai_page,
+                                                       **context)
 
 
 async def error_page(error: CaraError) -> Response:

@@ -14,6 +14,7 @@ from cara_fed.services.pages import PageAccount
 from cara_fed.web import feeds
 from cara_fed.web import page_views as views
 from cara_fed.web.page_cache import conditional_page, page_etag
+from cara_fed.web.page_grid import grid_cells, work_grid
 from cara_fed.web.page_images import image_tag
 from cara_fed.web.post_list import post_items
 from cara_fed.web.profile_page import profile_html
@@ -42,12 +43,12 @@ async def home() -> Response:
     last_modified = max((w.updated_at for w in works if w.updated_at), default=None)
 
     async def render() -> str:
-        edge = settings.media.full_size_max_edge
-        cards = [(w, image_tag(w.cover, urls, edge) if w.cover else None) for w in works]
+        cells = grid_cells(works, urls, settings.media.full_size_max_edge)
         meta = views.PageMeta(title=settings.instance.name, description=settings.instance.description,
-                              url=urls.base + "/", image=next((tag for _, tag in cards if tag), None),
+                              url=urls.base + "/", image=next((tag for _, tag in cells if tag), None),
                               feed=urls.base + "/works.atom")
-        return await views.render("home.html", meta=meta, rules=rules, works=cards)
+        return await views.render("home.html", meta=meta, rules=rules, works=cells,
+                                  grid=work_grid(cells, "Recent works", show_artist=True))
 
     return await conditional_page(etag, last_modified, render)
 

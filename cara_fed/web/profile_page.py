@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
 from quart import Response, request
 
 from cara_fed.errors import Gone, NotFound
+from cara_fed.sanitize import sanitize_html
 from cara_fed.services import page_posts, page_works, pages
 from cara_fed.services.page_works import SeriesView, WorkCard
 from cara_fed.services.pages import PageAccount, ProfileFigures
 from cara_fed.web import page_views as views
 from cara_fed.web.page_cache import conditional_page, page_etag
-from cara_fed.web.page_images import ImageTag, image_tag
+from cara_fed.web.page_grid import grid_cells, work_grid
+from cara_fed.web.page_images import ImageTag
 from cara_fed.web.post_list import post_items
 
 POSTS_PER_PAGE = 20
@@ -73,12 +76,12 @@ async def profile_html(name: str) -> Response:
 
 
 async def _portfolio_context(account: PageAccount, shown: SeriesView | None, context: dict[str, Any]) -> None:
-    settings = views.settings()
-    urls = views.urls()
-    edge = settings.media.full_size_max_edge
     cards: list[WorkCard] = await page_works.portfolio(account.id, shown.id if shown else None)
-    context["works"] = [(card, image_tag(card.cover, urls, edge) if card.cover else None) for card in cards]
-    context["og_image"] = next((tag for _, tag in context["works"] if tag is not None), None)
+    cells = grid_cells(cards, views.urls(), views.settings().media.full_size_max_edge)
+    context["works"] = cells
+    context["grid"] = work_grid(cells, f"Works in {shown.name}" if shown else "Works",
+                                base=views.profile_path(account))
+    context["og_image"] = next((tag for _, tag in cells if tag is not None), None)
 
 
 async def _posts_context(account: PageAccount, max_id: int | None, context: dict[str, Any]) -> None:
@@ -106,8 +109,11 @@ async def _render(account: PageAccount, figures: ProfileFigures, context: dict[s
     name = account.name
     handle = views.handle(account)
     og_image: ImageTag | None = context.get("og_image")
-    description = views.plain(account.note) or (f"{figures.works} works by {name}" if account.is_local
-                                                else f"{name} on the fediverse")
+    # The bio is HTML: only what the strict allow-list keeps is shown (once sanitised, for the page and
+    # for its description).
+    bio = Markup(sanitize_html(account.note)) if account.note else None
+    fallback = f"{figures.works} works by {name}" if account.is_local else f"{name} on the fediverse"
+    description = views.plain(str(bio or ""), sanitized=True) or fallback
     title = f"{name} ({handle})"
     if context["shown_series"] is not None:
         title = f"{context['shown_series'].name} · {title}"
@@ -122,7 +128,7 @@ async def _render(account: PageAccount, figures: ProfileFigures, context: dict[s
               for f in account.profile_fields if isinstance(f, dict)]
     return await views.render(
         "profile.html", meta=meta, account=account, figures=figures, handle=handle,
-        profile_path=views.profile_path(account), avatar=views.avatar_url(account, urls),
+        profile_path=views.profile_path(account), avatar=views.avatar_url(account, urls), bio=bio,
         header=views.header_url(account, urls), fields=fields,
         commissions=views.COMMISSIONS.get(account.commissions or "") if account.is_local else None,
         commissions_state=account.commissions, **context)
