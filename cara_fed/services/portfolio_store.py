@@ -39,6 +39,7 @@ from cara_fed.federation.portfolio import DEFAULT_LICENCE, collection_change, co
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.models import Account, MediaAttachment, Series, Status, StatusPin, Tag, Work
 from cara_fed.services.portfolio_text import fields_from_text
+from cara_fed.services.portfolio_views import list_series
 from cara_fed.settings import Settings
 
 PUBLIC_VISIBILITIES = ("public", "unlisted")
@@ -83,19 +84,6 @@ def _note(urls: LocalUrls, account: Account, status_id: int) -> str:
     return urls.status(account.username, status_id)
 
 
-async def series_with_counts(account: Account, conn: BaseDBAsyncClient | None = None
-                             ) -> list[tuple[Series, int]]:
-    """The account's series in order, each with its number of public works (two queries)."""
-    series = await Series.filter(account_id=account.id).using_db(conn).order_by("position", "id")
-    counts: dict[int, int] = {}
-    rows = await Work.filter(account_id=account.id, series_id__not_isnull=True, status__deleted_at=None,
-                             status__visibility__in=PUBLIC_VISIBILITIES).using_db(conn).values_list(
-        "series_id", flat=True)
-    for series_id in rows:
-        counts[int(series_id)] = counts.get(int(series_id), 0) + 1  # type: ignore[arg-type]
-    return [(s, counts.get(s.id, 0)) for s in series]
-
-
 def public_works(account: Account, conn: BaseDBAsyncClient | None = None) -> QuerySet[Work]:
     """The works anyone may see (their posts public or unlisted, not deleted), as a query."""
     return Work.filter(account_id=account.id, status__deleted_at=None,
@@ -106,7 +94,8 @@ async def send_portfolio_update(settings: Settings, account: Account, conn: Base
     """``Update`` of the portfolio collection (its order or its list of series changed)."""
     urls = LocalUrls(settings)
     total = await public_works(account, conn).count()
-    document = portfolio_collection(account, total, await series_with_counts(account, conn), urls)
+    series = await list_series(account)  # raw queries on the current connection: this transaction's
+    document = portfolio_collection(account, total, [(s, s.work_count) for s in series], urls)
     await _send(collection_update(account, document, urls), account, conn)
 
 

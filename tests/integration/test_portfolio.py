@@ -332,7 +332,9 @@ async def test_series_are_created_renamed_reordered_and_deleted(settings: Settin
     with pytest.raises(ValidationFailed, match="can't be blank"):
         await portfolio.create_series(settings, mira, "   ")
     assert (await portfolio.create_series(settings, juno, "Harbour")).name == "Harbour"  # names are per artist
-    assert [a["type"] for a in await outbox.new()] == ["Update", "Update", "Update"]
+    updates = await outbox.new()
+    assert [a["type"] for a in updates] == ["Update", "Update", "Update"]
+    assert [s["name"] for s in updates[1]["object"]["series"]] == ["Harbour", "Hills"]  # as the change made it
 
     media = [await image(mira, n) for n in range(3)]
     works = [await portfolio.add_work(settings, mira, [m.id], title=f"W{n}", series_id=harbour.id)
