@@ -13,6 +13,7 @@ def install_web(app: Quart) -> None:
 
 def _blueprints() -> list[Blueprint]:
     from cara_fed.web.actors import bp as actors_bp
+    from cara_fed.web.admin import blueprints as admin
     from cara_fed.web.collections import bp as collections_bp
     from cara_fed.web.health import bp as health_bp
     from cara_fed.web.inbox import bp as inbox_bp
@@ -26,4 +27,4 @@ def _blueprints() -> list[Blueprint]:
     from cara_fed.web.wellknown import bp as wellknown_bp
 
     return [health_bp, wellknown_bp, actors_bp, objects_bp, collections_bp, inbox_bp, media_bp, pages_bp,
-            portfolio_bp, remote_follow_bp, registrations_bp, *studio()]
+            portfolio_bp, remote_follow_bp, registrations_bp, *studio(), *admin()]
