@@ -1,19 +1,21 @@
 """Reading works for the public pages: an artist's portfolio grid (every work with its cover image, two
-queries whatever their number), one work with all its images, the instance's recent works."""
+queries whatever their number), the instance's recent works, a work's neighbours. One work is read with
+the portfolio service (portfolio_views.get_work); its whole-portfolio list_portfolio loads every image and
+tag of every work, about four times the CPU of the grid's two queries here, which only need covers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cara_fed.db import in_list
+from cara_fed.services.portfolio_views import WorkView
 from cara_fed.services.pages import (
     MEDIA_COLUMNS,
     PageImage,
     image_row,
-    images_of,
     public,
     rows_of,
     tuples_of,
@@ -132,39 +134,6 @@ async def recent_works(limit: int = RECENT_WORKS) -> list[WorkCard]:
     return _cards(rows, await _covers(f"w.id IN ({in_list(ids)})", ids))
 
 
-@dataclass(frozen=True, slots=True)
-class WorkDetail:
-    id: int
-    status_id: int
-    title: str
-    description: str
-    medium: str
-    year: int | None
-    licence: str
-    series: SeriesView | None
-    updated_at: datetime | None
-    content: str
-    spoiler_text: str
-    sensitive: bool
-    language: str | None
-    created_at: datetime | None
-    edited_at: datetime | None
-    previous_id: int | None  # the neighbours in portfolio order
-    next_id: int | None
-    images: list[PageImage]
-    tags: list[str]
-
-    def shown(self) -> tuple[object, ...]:
-        return (self.id, self.title, self.description, self.medium, self.year, self.licence,
-                (self.series.id, self.series.name) if self.series else None, self.updated_at, self.content,
-                self.spoiler_text, self.sensitive, self.edited_at, self.previous_id, self.next_id,
-                tuple(i.shown() for i in self.images), tuple(self.tags))
-
-    def last_modified(self) -> datetime | None:
-        times = [t for t in (self.updated_at, self.edited_at, self.created_at) if t is not None]
-        return max(times) if times else None
-
-
 def _neighbour(compare: str, direction: str) -> str:
     return (f"(SELECT w2.id FROM works w2 JOIN statuses s2 ON s2.id = w2.status_id "
             f"WHERE w2.account_id = w.account_id AND s2.deleted_at IS NULL AND {public('s2.visibility')} "
@@ -173,39 +142,26 @@ def _neighbour(compare: str, direction: str) -> str:
             f"w2.id {direction} LIMIT 1)")
 
 
-async def work_detail(account_id: int, work_id: int) -> WorkDetail | None:
-    """One public work of the account with its images and tags (three queries)."""
-    rows = await rows_of(
-        f"SELECT w.id, w.status_id, w.title, w.description, w.medium, w.year, w.licence, w.updated_at, "
-        f"w.series_id, se.name AS series_name, se.description AS series_description, "
-        f"se.position AS series_position, s.content, s.spoiler_text, s.sensitive, s.language, s.created_at, "
-        f"s.edited_at, {_neighbour('<', 'DESC')} AS previous_id, {_neighbour('>', 'ASC')} AS next_id "
-        f"FROM works w JOIN statuses s ON s.id = w.status_id LEFT JOIN series se ON se.id = w.series_id "
-        f"WHERE w.id = ? AND w.account_id = ? AND s.deleted_at IS NULL AND {public()}",
-        [work_id, account_id])
-    if not rows:
-        return None
-    row = rows[0]
-    status_id = int(row["status_id"])
-    images = (await images_of([status_id])).get(status_id, [])
-    series = None if row["series_id"] is None else SeriesView(
-        int(row["series_id"]), str(row["series_name"]), str(row["series_description"] or ""),
-        int(row["series_position"] or 0))
-    return WorkDetail(
-        id=int(row["id"]), status_id=status_id, title=str(row["title"] or ""),
-        description=str(row["description"] or ""), medium=str(row["medium"] or ""),
-        year=row["year"], licence=str(row["licence"] or "all-rights-reserved"), series=series,
-        updated_at=when(row["updated_at"]), content=str(row["content"] or ""),
-        spoiler_text=str(row["spoiler_text"] or ""), sensitive=bool(row["sensitive"]),
-        language=row["language"], created_at=when(row["created_at"]), edited_at=when(row["edited_at"]),
-        previous_id=row["previous_id"], next_id=row["next_id"], images=images,
-        tags=await tags_of(status_id))
+async def neighbours(work_id: int) -> tuple[int | None, int | None]:
+    """The works before and after this one in its artist's portfolio (public ones), in one query."""
+    rows = await rows_of(f"SELECT {_neighbour('<', 'DESC')} AS previous_id, {_neighbour('>', 'ASC')} AS next_id "
+                         f"FROM works w WHERE w.id = ?", [work_id])
+    return (rows[0]["previous_id"], rows[0]["next_id"]) if rows else (None, None)
 
 
-async def tags_of(status_id: int) -> list[str]:
-    rows = await rows_of("SELECT t.name AS name FROM statuses_tags st JOIN tags t ON t.id = st.tag_id "
-                         "WHERE st.statuses_id = ? ORDER BY t.name", [status_id])
-    return [str(r["name"]) for r in rows]
+def work_images(work: WorkView) -> list[PageImage]:
+    """A work's images (portfolio_views.WorkImage) as the pages draw them."""
+    images = []
+    for image in work.images:
+        small = image.meta.get("small") if isinstance(image.meta, Mapping) else None
+        preview_width = small.get("width") if isinstance(small, Mapping) else None
+        preview_height = small.get("height") if isinstance(small, Mapping) else None
+        images.append(PageImage(image.id, work.status_id, image.position, image.type, image.file_path,
+                                image.remote_url, image.description,
+                                {k: v for k, v in image.files.items() if type(v) is str}, image.width, image.height,
+                                preview_width if type(preview_width) is int else None,
+                                preview_height if type(preview_height) is int else None))
+    return images
 
 
 async def works_of_statuses(status_ids: list[int]) -> dict[int, tuple[int, str]]:

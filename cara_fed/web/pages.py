@@ -9,7 +9,7 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from cara_fed.errors import Gone, NotFound
-from cara_fed.services import page_posts, page_works, pages
+from cara_fed.services import page_posts, page_works, pages, portfolio_views
 from cara_fed.services.pages import PageAccount
 from cara_fed.web import feeds
 from cara_fed.web import page_views as views
@@ -17,9 +17,21 @@ from cara_fed.web.page_cache import conditional_page, page_etag
 from cara_fed.web.page_grid import grid_cells, work_grid
 from cara_fed.web.page_images import image_tag
 from cara_fed.web.post_list import post_items
-from cara_fed.web.profile_page import profile_html
+from cara_fed.web.profile_page import profile_html, split_profile_name
 
 bp = Blueprint("pages", __name__)
+
+
+async def known_artist(name: str) -> PageAccount:
+    """``NAME`` (a local artist) or ``name@host`` (a remote account we know)."""
+    username, domain = split_profile_name(name, views.settings().instance.domain)
+    try:
+        account = await pages.page_account(username, domain)
+    except LookupError:
+        raise Gone("This account has been suspended") from None
+    if account is None:
+        raise NotFound("Record not found")
+    return account
 
 
 async def local_artist(username: str) -> PageAccount:
@@ -56,35 +68,43 @@ async def home() -> Response:
 @bp.get("/@<username>/works/<int:work_id>")
 async def work_page(username: str, work_id: int) -> Response:
     try:
-        account = await local_artist(username)
-        work = await page_works.work_detail(account.id, work_id)
-        if work is None:
-            raise NotFound("Record not found")
+        account = await known_artist(username)  # remote artists' works too, if their portfolio reached us
+        work = await portfolio_views.get_work(work_id, account_id=account.id)
     except (NotFound, Gone) as error:
         return await views.error_page(error)
+    previous_id, next_id = await page_works.neighbours(work.id)
     urls = views.urls()
-    etag = await page_etag(account.shown(), work.shown())
+    images = page_works.work_images(work)
+    etag = await page_etag(account.shown(), _work_shown(work), tuple(i.shown() for i in images), previous_id,
+                           next_id)
 
     async def render() -> str:
         edge = views.settings().media.full_size_max_edge
-        images = [image_tag(i, urls, edge) for i in work.images]
+        tags = [image_tag(i, urls, edge) for i in images]
         title = work.title or "Untitled"
         description = views.plain(work.description) or views.plain(work.content) or \
             f"{title}, a work by {account.name}"
-        base = views.profile_path(account)
+        profile = urls.base + views.profile_path(account)
         meta = views.PageMeta(
-            title=f"{title} by {account.name}", description=description,
-            url=f"{urls.profile(account.username)}/works/{work.id}", type="article",
-            image=images[0] if images else None, feed=f"{urls.profile(account.username)}.atom",
-            activity=urls.status(account.username, work.status_id),
-            extra={"article:author": urls.profile(account.username)})
+            title=f"{title} by {account.name}", description=description, url=f"{profile}/works/{work.id}",
+            type="article", image=tags[0] if tags else None,
+            feed=f"{profile}.atom" if account.is_local else None,
+            activity=urls.status(account.username, work.status_id) if account.is_local else work.uri,
+            extra={"article:author": profile})
         return await views.render(
-            "work.html", meta=meta, account=account, work=work, images=images, handle=views.handle(account),
-            profile_path=base, description=views.paragraphs(work.description),
-            licence=views.licence(work.licence),
-            avatar=views.avatar_url(account, urls), page_lang=work.language)
+            "work.html", meta=meta, account=account, work=work, images=tags, handle=views.handle(account),
+            profile_path=views.profile_path(account), description=views.paragraphs(work.description),
+            licence=views.licence(work.licence), avatar=views.avatar_url(account, urls), page_lang=work.language,
+            previous_id=previous_id, next_id=next_id)
 
-    return await conditional_page(etag, work.last_modified(), render)
+    return await conditional_page(etag, work.last_modified, render)
+
+
+def _work_shown(work: portfolio_views.WorkView) -> tuple[object, ...]:
+    """What the work page shows of the work (its images apart), for the ETag."""
+    return (work.id, work.title, work.description, work.medium, work.year, work.licence, work.series_id,
+            work.series_name, work.tags, work.content, work.spoiler_text, work.sensitive, work.language,
+            work.updated_at, work.edited_at, work.posted_at)
 
 
 async def status_html(username: str, status_id: int) -> Response:

@@ -318,9 +318,15 @@ async def test_remote_accounts_show_their_portfolio_or_link_to_their_origin(
     assert '<a href="https://remote.example/@zoe" rel="nofollow noopener">see its profile there</a>' in page.text
     assert "No portfolio from this account has reached this server." in page.text
     assert "remote_follow" not in page.text and "tab=posts" not in page.text
-    await add_work(zoe, "Remote heron", position=0)
+    remote = await add_work(zoe, "Remote heron", position=0)
     page = await fetch(http, server, "/@zoe@remote.example")
     assert titles_in_grid(page.text) == ["Remote heron"]
+    assert f'href="/@zoe@remote.example/works/{remote.id}"' in page.text
+    page = await fetch(http, server, f"/@zoe@remote.example/works/{remote.id}")
+    assert page.status == 200 and "<h1>Remote heron</h1>" in page.text
+    assert_valid_html(page.text)
+    assert Elements(page.text).all("link", rel="canonical")[0]["href"] == \
+        f"{BASE}/@zoe@remote.example/works/{remote.id}"
     assert (await fetch(http, server, "/@nobody@remote.example")).status == 404
     # Servers asking for a remote account's page still get what they got before: nothing.
     assert (await fetch(http, server, "/@zoe@remote.example", accept="application/activity+json")).status == 404
