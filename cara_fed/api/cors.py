@@ -7,7 +7,8 @@ from __future__ import annotations
 from quart import Quart, Response, request
 
 _PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
-_EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
+_EXPOSED = ("Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key, "
+            "X-Total-Count")
 _ALLOWED_METHODS = "POST, PUT, DELETE, GET, PATCH, OPTIONS"
 
 
