@@ -7,7 +7,7 @@ The markup (and cara.css's ``.grid``): a justified layout that keeps every artwo
 carries the image's aspect ratio as ``--ar``; the style sheet makes the cell ``--ar`` times the row height
 wide and lets it grow in that proportion. Images are lazy-loaded with intrinsic width/height (no layout
 shift) and a ``srcset`` of the derivatives, with ``sizes`` about the cell's width: as wide as a row is high
-(cara.css --row: 10rem on phones, 15rem on wide screens, with a little growth) times the aspect ratio. The
+(cara.css --row: 9rem on phones, 13rem on wide screens, plus a little growth) times the aspect ratio. The
 link text is the title; the image keeps its alt text."""
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def work_grid(cells: list[tuple[WorkCard, ImageTag | None]], label: str, *, base
         if tag is not None:
             width, height = tag.width, tag.height
             ratio = width / height if width and height else 1.0
-            srcset = f' srcset="{escape(tag.srcset)}" sizes="(max-width: 36rem) {ratio * 13:.1f}rem, ' \
-                     f'{ratio * 19.5:.1f}rem"' if tag.srcset else ""
+            srcset = f' srcset="{escape(tag.srcset)}" sizes="(max-width: 36rem) {ratio * 11:.1f}rem, ' \
+                     f'{ratio * 16:.1f}rem"' if tag.srcset else ""
             size = f' width="{width}" height="{height}"' if width and height else ""
             image = f'<img src="{escape(tag.src)}"{srcset}{size} alt="{escape(tag.alt)}" loading="lazy" ' \
                     f'decoding="async">'

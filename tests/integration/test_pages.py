@@ -105,6 +105,14 @@ async def test_the_profile_shows_the_artist_and_the_portfolio_in_its_order(
     assert 'href="/auth/sign_in"' in html
 
 
+async def test_the_style_sheet_is_served_and_head_works(
+        server: RunningServer, http: aiohttp.ClientSession, mira: Account) -> None:
+    css = await fetch(http, server, "/static/cara.css", accept="text/css,*/*;q=0.1")
+    assert css.status == 200 and css.headers["Content-Type"].startswith("text/css") and ".grid" in css.text
+    head = await fetch(http, server, "/@mira", method="HEAD")
+    assert head.status == 200 and head.text == "" and head.headers["ETag"]
+
+
 async def test_the_same_url_still_serves_the_actor_to_servers(
         server: RunningServer, http: aiohttp.ClientSession, mira: Account) -> None:
     page = await fetch(http, server, "/@mira", accept="application/activity+json")
