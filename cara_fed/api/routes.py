@@ -17,6 +17,7 @@ def _blueprints() -> list:  # type: ignore[type-arg]
     # Imported here so that importing cara_fed.api.routes stays cheap and cycle-free.
     from cara_fed.api.account_lists import bp as account_lists_bp
     from cara_fed.api.accounts import bp as accounts_bp
+    from cara_fed.api.admin import blueprints as admin_blueprints
     from cara_fed.api.follows import bp as follows_bp
     from cara_fed.api.instance import bp as instance_bp
     from cara_fed.api.media import bp as media_bp
@@ -33,4 +34,4 @@ def _blueprints() -> list:  # type: ignore[type-arg]
 
     return [instance_bp, accounts_bp, statuses_bp, timelines_bp, notifications_bp, misc_bp, account_lists_bp,
             follows_bp, search_bp, streaming_bp, media_bp, registrations_bp, *oauth_blueprints(), reports_bp,
-            portfolio_bp]
+            portfolio_bp, *admin_blueprints()]

@@ -136,7 +136,7 @@ def _filtered(wanted: AccountFilter) -> QuerySet[Account]:
     return query
 
 
-async def _with_users(accounts: list[Account]) -> list[AdminAccountView]:
+async def with_users(accounts: list[Account]) -> list[AdminAccountView]:
     local_ids = [a.id for a in accounts if a.domain is None]
     users = {u.account_id: u for u in await User.filter(account_id__in=local_ids)} if local_ids else {}
     return [AdminAccountView(account=a, user=users.get(a.id)) for a in accounts]
@@ -150,7 +150,7 @@ async def list_accounts(by: User | None, wanted: AccountFilter, page: Page) -> l
         if bound is not None:
             query = query.filter(**{f"id__{op}": bound})
     rows = await query.distinct().order_by("id" if page.ascending else "-id").limit(page.limit)
-    return await _with_users(page.newest_first(list(rows)))
+    return await with_users(page.newest_first(list(rows)))
 
 
 async def count_accounts(by: User | None, wanted: AccountFilter) -> int:

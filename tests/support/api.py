@@ -67,6 +67,19 @@ _SHAPES: list[tuple[str, re.Pattern[str], str, bool]] = [(m, re.compile(p + r"\Z
     ("GET", r"/api/v1/instance/?", "V1Instance", False),
     ("GET", r"/api/v2/search", "Search", False),
     ("GET", r"/api/v1/tags/[^/]+", "Tag", False),
+    ("GET", r"/api/v1/admin/accounts", "AdminAccount", True),
+    ("GET|DELETE", rf"/api/v1/admin/accounts/{_ID}", "AdminAccount", False),
+    ("POST", rf"/api/v1/admin/accounts/{_ID}/(approve|reject|unsilence|unsuspend|unsensitive)", "AdminAccount",
+     False),
+    ("GET", r"/api/v1/admin/reports", "AdminReport", True),
+    ("GET|PUT", rf"/api/v1/admin/reports/{_ID}", "AdminReport", False),
+    ("POST", rf"/api/v1/admin/reports/{_ID}/(assign_to_self|unassign|resolve|reopen)", "AdminReport", False),
+    ("GET", r"/api/v1/admin/domain_blocks", "AdminDomainBlock", True),
+    ("POST", r"/api/v1/admin/domain_blocks", "AdminDomainBlock", False),
+    ("GET|PUT", rf"/api/v1/admin/domain_blocks/{_ID}", "AdminDomainBlock", False),
+    ("GET", r"/api/v1/admin/domain_allows", "AdminDomainAllow", True),
+    ("POST", r"/api/v1/admin/domain_allows", "AdminDomainAllow", False),
+    ("GET", rf"/api/v1/admin/domain_allows/{_ID}", "AdminDomainAllow", False),
 ]]
 
 
