@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.expressions import Q
+
 from cara_fed.errors import Conflict, NotFound, ValidationFailed
 from cara_fed.federation.delivery import DELIVER_JOB
 from cara_fed.jobs import queue
@@ -88,4 +90,6 @@ async def purge(by: User | None, state: str, *, older_than_hours: float = 0.0) -
     if not 0 <= older_than_hours <= MAX_HOURS:
         raise ValidationFailed(f"Validation failed: older_than must be between 0 and {MAX_HOURS} hours")
     cutoff = datetime.now(UTC) - timedelta(hours=older_than_hours)
-    return await Job.filter(state=state, finished_at__lt=cutoff).delete()
+    # A job without a finish time (dead-lettered by an older version) counts from its creation.
+    finished = Q(finished_at__lt=cutoff) | (Q(finished_at__isnull=True) & Q(created_at__lt=cutoff))
+    return await Job.filter(finished, state=state).delete()
