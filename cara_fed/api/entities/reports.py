@@ -18,7 +18,8 @@ def report_to_api(report: Report, target_account: dict[str, Any]) -> dict[str, A
         "comment": report.comment,
         "forwarded": report.forwarded,
         "created_at": api_datetime(report.created_at),
-        "status_ids": [str(i) for i in report.status_ids or []] or None,
-        "rule_ids": [str(i) for i in report.rule_ids or []] or None,
+        # As REST::ReportSerializer: status_ids is a list (the column defaults to []), rule_ids may be null.
+        "status_ids": [str(i) for i in report.status_ids or []],
+        "rule_ids": [str(i) for i in report.rule_ids] if report.rule_ids is not None else None,
         "target_account": target_account,
     }

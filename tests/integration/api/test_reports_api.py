@@ -71,7 +71,7 @@ async def test_form_encoded_report_and_defaults(api: Api, mira: ApiUser, juno: A
     response = await api.post("/api/v1/reports", mira, data={"account_id": str(juno.account.id)})
     assert response.status == 200, response.body
     assert response.body["category"] == "other" and response.body["comment"] == ""
-    assert response.body["status_ids"] is None and response.body["rule_ids"] is None
+    assert response.body["status_ids"] == [] and response.body["rule_ids"] is None
 
 
 async def test_rules_make_it_a_violation(api: Api, mira: ApiUser, juno: ApiUser) -> None:
