@@ -88,7 +88,8 @@ def is_anonymous() -> bool:
 async def page_etag(*parts: object) -> str:
     signals = await current_page_signals()
     digest = hashlib.blake2b(templates_digest(), digest_size=16)
-    digest.update(repr((app_state(current_app).settings.base_url, request.path,
+    instance = app_state(current_app).settings.instance  # the admin may rename the instance at run time
+    digest.update(repr((app_state(current_app).settings.base_url, instance.name, request.path,
                         sorted(request.args.items(multi=True)), signals.search, signals.policy_url,
                         parts)).encode())
     return digest.hexdigest()

@@ -10,10 +10,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from cara_fed.app import create_app
 from cara_fed.models import Account, Series, Status, User, Work
+from cara_fed.settings import Settings
+from cara_fed.web.state import app_state
 from cara_fed.web.page_cache import RenderedPages
+from tests.support.fakefed import FakeFediverse
 from tests.support.page_data import add_post, add_work, fetch, make_artist
-from tests.support.servers import RunningServer
+from tests.support.servers import RunningServer, serve_asgi
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -85,6 +89,18 @@ async def test_work_post_home_and_feed_pages_answer_304(
     await Work.filter(id=work.id).update(title="Grey heron")
     page = await fetch(http, server, f"/@mira/works/{work.id}", **{"If-None-Match": before})
     assert page.status == 200 and "Grey heron" in page.text
+
+
+async def test_renaming_the_instance_changes_every_pages_etag(
+        settings: Settings, fediverse: FakeFediverse, http: aiohttp.ClientSession, mira: Account) -> None:
+    """The admin pages change the instance's name at run time (the state's settings are replaced): every
+    page shows it (title, site bar, og:site_name), so no page may stay current."""
+    app = create_app(settings, http_session_factory=fediverse.guarded_session, run_jobs=False)
+    async with serve_asgi(app) as server:
+        before = await fetch(http, server, "/@mira")
+        app_state(app).settings = settings.replace(instance={"name": "Harbour Atelier"})
+        after = await fetch(http, server, "/@mira", **{"If-None-Match": before.headers["ETag"]})
+        assert after.status == 200 and "Harbour Atelier" in after.text and "Test Atelier" not in after.text
 
 
 async def test_a_request_with_credentials_is_not_cached_by_shared_caches(
