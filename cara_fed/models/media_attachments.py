@@ -34,3 +34,5 @@ class MediaAttachment(SnowflakeModel):
 
     class Meta:
         table = "media_attachments"
+        # Statuses load their images by status, in order (API pages, public pages, notes).
+        indexes = (("status_id", "position"),)
