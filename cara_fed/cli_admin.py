@@ -21,6 +21,14 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     backup.add_argument("file", help="where to write the copy (must not exist)")
     backup.set_defaults(run=_db_backup)
 
+    from cara_fed.cli_admin_accounts import add_account_commands
+    from cara_fed.cli_admin_federation import add_federation_commands
+    from cara_fed.cli_admin_media import add_media_commands
+
+    add_account_commands(commands, common)  # accounts ..., reports list
+    add_federation_commands(commands, common)  # domains ..., jobs ...
+    add_media_commands(commands, common)  # media prune, stats
+
 
 def _db_backup(args: argparse.Namespace) -> int:
     """SQLite's online backup API: a consistent copy taken page by page while `serve` and workers keep
