@@ -4,8 +4,11 @@ an invite, a failing host and a dead delivery. Written straight to the test's da
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from PIL import Image
 
 from cara_fed.federation.delivery import DELIVER_JOB
 from cara_fed.jobs import queue
@@ -70,10 +73,12 @@ async def world(settings: Settings) -> AdminWorld:
     remote_post = await Status.create(account=spammer, uri=f"{spammer.uri}/statuses/1", local=False,
                                       visibility="public", content="<p>Buy cheap prints</p>")
     storage = storage_at(settings.media.root)
-    name = storage.save(b"RIFF....WEBPVP8 fake pixels", "webp")
+    picture = io.BytesIO()
+    Image.new("RGB", (96, 64), (180, 90, 40)).save(picture, "WEBP")
+    name = storage.save(picture.getvalue(), "webp")
     cached = await MediaAttachment.create(account=spammer, status=remote_post, type="image", files={"full": name},
-                                          remote_url=f"{spammer.uri}/media/1.png", file_path=name, file_size=27,
-                                          description="A stolen painting")
+                                          remote_url=f"{spammer.uri}/media/1.png", file_path=name,
+                                          file_size=len(picture.getvalue()), description="A stolen painting")
     report = await Report.create(account=artist.account, target_account=spammer, status_ids=[remote_post.id],
                                  comment="Selling my work as prints", category="spam")
     report_on_artist = await Report.create(account=moderator.account, target_account=artist.account,
