@@ -24,7 +24,8 @@ def add_account_commands(commands: Any, common: argparse.ArgumentParser) -> None
         action = accounts.add_parser(name, parents=[common], help=help_text)
         action.add_argument("account", help="id, name (local) or name@host (remote)")
         action.set_defaults(run=_account_action, action=name)
-    role = accounts.add_parser("role", parents=[common], help="make a local account a user, moderator or admin")
+    role = accounts.add_parser("role", parents=[common],
+                               help="make a local account a user, moderator or admin")
     role.add_argument("account", help="id or name")
     role.add_argument("role", choices=("user", "moderator", "admin"))
     role.set_defaults(run=_account_role)
@@ -58,6 +59,10 @@ async def find(handle: str) -> Any:
         raise CommandFailed(f"no account {handle!r} (give an id, a local name or name@host)") from None
 
 
+def refusal(account: Any, exc: Any) -> str:
+    return f"{_handle(account)}: {exc.message.removeprefix('Validation failed: ')}"
+
+
 _DONE = {"approve": ("approved", "was already approved"), "suspend": ("suspended", "was already suspended"),
          "unsuspend": ("unsuspended", "was not suspended"), "silence": ("silenced", "was already silenced"),
          "unsilence": ("unsilenced", "was not silenced")}
@@ -83,9 +88,10 @@ def _account_action(args: argparse.Namespace) -> int:
                    "unsilence": moderation.unsilence_account}[args.action]
             result = await run(None, account.id)
         except CaraError as exc:
-            raise CommandFailed(f"{_handle(account)}: {exc.message.removeprefix('Validation failed: ')}") from None
+            raise CommandFailed(refusal(account, exc)) from None
         done, already = _DONE[args.action]
-        print(f"{_handle(account)} {already}" if result.noop else f"{done} {_handle(account)} (id {account.id})")
+        name = _handle(account)
+        print(f"{name} {already}" if result.noop else f"{done} {name} (id {account.id})")
 
     _with_database(args, work)
     return 0
@@ -101,7 +107,7 @@ def _account_role(args: argparse.Namespace) -> int:
         try:
             result = await moderation.set_role(None, account.id, args.role)
         except CaraError as exc:
-            raise CommandFailed(f"{_handle(account)}: {exc.message.removeprefix('Validation failed: ')}") from None
+            raise CommandFailed(refusal(account, exc)) from None
         print(f"{_handle(account)} was already {args.role}" if result.noop
               else f"{_handle(account)} is now {args.role}")
 
@@ -180,13 +186,15 @@ def _report_list(args: argparse.Namespace) -> int:
                 "comment": r.comment, "status_ids": [str(i) for i in r.status_ids or []],
                 "assigned_to": _handle(r.assigned_account).lstrip("@") if r.assigned_account else None,
                 "forwarded": r.forwarded, "created_at": r.created_at.isoformat(),
-                "resolved_at": r.action_taken_at.isoformat() if r.action_taken_at else None} for r in reports]).decode())
+                "resolved_at": r.action_taken_at.isoformat() if r.action_taken_at else None}
+                for r in reports]).decode())
             return
         for r in reports:
             state = "resolved" if r.action_taken_at else "open"
             comment = " ".join(r.comment.split())[:80]
             print(f"{r.id:<20} {state:<8} {r.category:<9} {_handle(r.target_account):<36} "
-                  f"by {_handle(r.account):<30} {r.created_at:%Y-%m-%d}" + (f'  "{comment}"' if comment else ""))
+                  f"by {_handle(r.account):<30} {r.created_at:%Y-%m-%d}"
+                  + (f'  "{comment}"' if comment else ""))
         print(f"{len(reports)} report(s)")
 
     _with_database(args, work)

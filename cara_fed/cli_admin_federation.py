@@ -22,7 +22,8 @@ def add_federation_commands(commands: Any, common: argparse.ArgumentParser) -> N
                                help="block a domain and its subdomains (or change its block)")
     block.add_argument("domain")
     block.add_argument("--severity", choices=("suspend", "silence", "noop"), default="suspend",
-                       help="suspend: nothing to or from it (default); silence: limited; noop: only the options")
+                       help="suspend: nothing to or from it (default); silence: limited; "
+                            "noop: only the options")
     block.add_argument("--reject-media", action="store_true", help="never fetch its media")
     block.add_argument("--reject-reports", action="store_true", help="ignore its reports")
     block.add_argument("--obfuscate", action="store_true", help="partly hide the domain in the public list")
@@ -66,7 +67,8 @@ def add_federation_commands(commands: Any, common: argparse.ArgumentParser) -> N
 
 
 def _flags(block: Any) -> str:
-    options = [name for name, on in (("reject-media", block.reject_media), ("reject-reports", block.reject_reports),
+    options = [name for name, on in (("reject-media", block.reject_media),
+                                     ("reject-reports", block.reject_reports),
                                      ("obfuscated", block.obfuscate)) if on]
     return f"{block.severity}" + (f" ({', '.join(options)})" if options else "")
 
@@ -75,8 +77,9 @@ def _domain_block(args: argparse.Namespace) -> int:
     from cara_fed.cli import _with_database
     from cara_fed.services import admin_domains, domain_policy
 
-    options = {"severity": args.severity, "reject_media": args.reject_media, "reject_reports": args.reject_reports,
-               "obfuscate": args.obfuscate, "private_comment": args.comment, "public_comment": args.public_comment}
+    options = {"severity": args.severity, "reject_media": args.reject_media,
+               "reject_reports": args.reject_reports, "obfuscate": args.obfuscate,
+               "private_comment": args.comment, "public_comment": args.public_comment}
 
     async def work(_settings: Settings) -> None:
         existing = await domain_policy.find_domain_block(args.domain)
@@ -224,8 +227,8 @@ def _job_list(args: argparse.Namespace) -> int:
             return
         for j in jobs:
             error = " ".join((j.last_error or "").split())[:100]
-            print(f"{j.id:<20} {j.state:<7} {j.kind:<28} attempts {j.attempts:<3} {j.created_at:%Y-%m-%d %H:%M}"
-                  + (f"  {error}" if error else ""))
+            print(f"{j.id:<20} {j.state:<7} {j.kind:<28} attempts {j.attempts:<3} "
+                  f"{j.created_at:%Y-%m-%d %H:%M}" + (f"  {error}" if error else ""))
         print(f"{len(jobs)} job(s)")
 
     _with_database(args, work)
@@ -264,7 +267,8 @@ def _job_purge(args: argparse.Namespace) -> int:
 
     async def work(_settings: Settings) -> None:
         removed = await admin_jobs.purge(None, state, older_than_hours=args.older_than)
-        print(f"deleted {removed} {state} job(s)" + (f" older than {args.older_than:g} h" if args.older_than else ""))
+        age = f" older than {args.older_than:g} h" if args.older_than else ""
+        print(f"deleted {removed} {state} job(s){age}")
 
     _with_database(args, work)
     return 0

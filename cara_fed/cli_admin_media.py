@@ -21,7 +21,8 @@ def add_media_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     prune.add_argument("--json", action="store_true", help="machine-readable output")
     prune.set_defaults(run=_media_prune)
 
-    stats = commands.add_parser("stats", parents=[common], help="accounts, posts, media, jobs, unreachable hosts")
+    stats = commands.add_parser("stats", parents=[common],
+                                help="accounts, posts, media, jobs, unreachable hosts")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.set_defaults(run=_stats)
 
@@ -49,7 +50,8 @@ def _media_prune(args: argparse.Namespace) -> int:
             print(orjson.dumps({"dry_run": args.dry_run, "media": result.media, "files": result.files,
                                 "bytes": result.bytes,
                                 "items": [{"media_id": str(i.media_id), "remote_url": i.remote_url,
-                                           "files": i.files, "bytes": i.bytes} for i in result.items]}).decode())
+                                           "files": i.files, "bytes": i.bytes}
+                                          for i in result.items]}).decode())
             return
         for item in result.items:
             print(f"{verb} media {item.media_id}: {len(item.files)} file(s), {human(item.bytes)} "
@@ -90,8 +92,9 @@ def _stats(args: argparse.Namespace) -> int:
         print(f"media: {human(m.disk_bytes)} in {m.disk_files} files; {m.local_count} uploads, "
               f"{m.remote_cached_count} cached remote attachments")
         print(f"reports: {board.open_reports} open")
-        print(f"jobs: {j.by_state['queued']} queued, {j.by_state['running']} running, {j.by_state['done']} done, "
-              f"{j.by_state['dead']} dead; deliveries queued {j.deliveries_queued}")
+        states = j.by_state
+        print(f"jobs: {states['queued']} queued, {states['running']} running, {states['done']} done, "
+              f"{states['dead']} dead; deliveries queued {j.deliveries_queued}")
         unreachable = figures["hosts"]["unreachable_hosts"]  # type: ignore[index]
         print(f"hosts: {board.failing_count} failing, {board.unreachable_count} unreachable"
               + (f": {', '.join(unreachable)}" if unreachable else ""))

@@ -22,8 +22,8 @@ from tortoise.transactions import in_transaction
 
 from cara_fed.errors import Forbidden, NotFound
 from cara_fed.models import (
-    Account, Block, Bookmark, Favourite, Follow, FollowRequest, MediaAttachment, Mute, Notification, OAuthCode,
-    OAuthToken, Series, Status, User,
+    Account, Block, Bookmark, Favourite, Follow, FollowRequest, MediaAttachment, Mute, Notification,
+    OAuthCode, OAuthToken, Series, Status, User,
 )
 from cara_fed.services.media import forget_files
 from cara_fed.services.staff import require_admin, require_over
@@ -62,7 +62,8 @@ async def delete_account_data(settings: Settings, by: User | None, account_id: i
         raise Forbidden(NOT_SUSPENDED)
     statuses = media_count = files = 0
     while True:  # posts and their media, a batch at a time
-        status_ids = list(await Status.filter(account_id=account.id).limit(BATCH).values_list("id", flat=True))
+        status_ids = list(await Status.filter(account_id=account.id).limit(BATCH)
+                          .values_list("id", flat=True))
         media = list(await MediaAttachment.filter(status_id__in=status_ids)) if status_ids else \
             list(await MediaAttachment.filter(account_id=account.id).limit(BATCH))
         if not status_ids and not media:
@@ -73,7 +74,9 @@ async def delete_account_data(settings: Settings, by: User | None, account_id: i
             if status_ids:
                 await Status.filter(id__in=status_ids).using_db(conn).delete()
         await forget_files(settings, names)  # after the commit: a rolled-back batch keeps its files
-        statuses, media_count, files = statuses + len(status_ids), media_count + len(media), files + len(names)
+        statuses += len(status_ids)
+        media_count += len(media)
+        files += len(names)
     images = [p for p in (account.avatar_path, account.header_path) if p]
     async with in_transaction() as conn:
         for model in (Favourite, Bookmark, Series):

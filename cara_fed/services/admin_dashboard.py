@@ -52,18 +52,21 @@ class Dashboard:
 
 
 async def account_counts() -> AccountCounts:
+    def count(condition: str, name: str) -> str:
+        return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS {name}"
+
+    local = "a.domain IS NULL AND u.id IS NOT NULL"  # (the instance actor has no login)
+    remote = "a.domain IS NOT NULL"
     rows = await raw_rows(
-        "SELECT "
-        "SUM(CASE WHEN a.domain IS NULL AND u.id IS NOT NULL THEN 1 ELSE 0 END) AS local, "
-        "SUM(CASE WHEN a.domain IS NULL AND u.approved AND a.suspended_at IS NULL THEN 1 ELSE 0 END) AS active, "
-        "SUM(CASE WHEN a.domain IS NULL AND u.id IS NOT NULL AND NOT u.approved THEN 1 ELSE 0 END) AS pending, "
-        "SUM(CASE WHEN a.domain IS NULL AND u.id IS NOT NULL AND a.suspended_at IS NOT NULL THEN 1 ELSE 0 END) "
-        "AS local_suspended, "
-        "SUM(CASE WHEN a.domain IS NOT NULL THEN 1 ELSE 0 END) AS remote, "
-        "SUM(CASE WHEN a.domain IS NOT NULL AND a.suspended_at IS NOT NULL THEN 1 ELSE 0 END) AS remote_suspended, "
-        "SUM(CASE WHEN (a.domain IS NOT NULL OR u.id IS NOT NULL) AND a.silenced_at IS NOT NULL THEN 1 ELSE 0 END) "
-        "AS silenced "
-        "FROM accounts a LEFT JOIN users u ON u.account_id = a.id", [])
+        "SELECT " + ", ".join([
+            count(local, "local"),
+            count(f"{local} AND u.approved AND a.suspended_at IS NULL", "active"),
+            count(f"{local} AND NOT u.approved", "pending"),
+            count(f"{local} AND a.suspended_at IS NOT NULL", "local_suspended"),
+            count(remote, "remote"),
+            count(f"{remote} AND a.suspended_at IS NOT NULL", "remote_suspended"),
+            count(f"({remote} OR u.id IS NOT NULL) AND a.silenced_at IS NOT NULL", "silenced"),
+        ]) + " FROM accounts a LEFT JOIN users u ON u.account_id = a.id", [])
     row = rows[0] if rows else {}
 
     def n(name: str) -> int:
@@ -76,10 +79,12 @@ async def account_counts() -> AccountCounts:
 
 async def post_counts() -> PostCounts:
     rows = await raw_rows(
-        "SELECT SUM(CASE WHEN local THEN 1 ELSE 0 END) AS local, SUM(CASE WHEN local THEN 0 ELSE 1 END) AS remote "
+        "SELECT SUM(CASE WHEN local THEN 1 ELSE 0 END) AS local, "
+        "SUM(CASE WHEN local THEN 0 ELSE 1 END) AS remote "
         "FROM statuses WHERE deleted_at IS NULL AND reblog_of_id IS NULL", [])
     row = rows[0] if rows else {}
-    return PostCounts(local=int(row.get("local") or 0), remote=int(row.get("remote") or 0))  # type: ignore[call-overload]
+    local, remote = row.get("local"), row.get("remote")
+    return PostCounts(local=int(local or 0), remote=int(remote or 0))  # type: ignore[call-overload]
 
 
 async def failing_hosts(limit: int = HOSTS_SHOWN) -> list[DeliveryHost]:
@@ -100,5 +105,6 @@ async def dashboard(settings: Settings, by: User | None, *, disk_max_age: float 
         open_reports=await Report.filter(action_taken_at__isnull=True).count(),
         jobs=await admin_jobs.counts(by), failing_hosts=await failing_hosts(),
         failing_count=await DeliveryHost.filter(failure_days__gt=0).count(),
-        unreachable_count=await DeliveryHost.filter(failure_days__gt=0, unreachable_since__not_isnull=True).count(),
+        unreachable_count=await DeliveryHost.filter(failure_days__gt=0,
+                                                    unreachable_since__not_isnull=True).count(),
         dead_jobs=list(await Job.filter(state=DEAD).order_by("-id").limit(DEAD_SHOWN)))

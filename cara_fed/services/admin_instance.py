@@ -93,7 +93,8 @@ def check_form(form: InstanceForm) -> dict[str, str]:
     elif len(form.title) > TITLE_MAX:
         errors["title"] = f"At most {TITLE_MAX} characters."
     if len(form.description) > SHORT_DESCRIPTION_MAX:
-        errors["description"] = f"At most {SHORT_DESCRIPTION_MAX} characters (this has {len(form.description)})."
+        errors["description"] = (f"At most {SHORT_DESCRIPTION_MAX} characters "
+                                 f"(this has {len(form.description)}).")
     email = form.contact_email.strip()
     if email and (len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email)):
         errors["contact_email"] = "An email address such as admin@example.org, or nothing."
@@ -132,7 +133,8 @@ async def save_form(by: User | None, base: Settings, form: InstanceForm) -> dict
         await _set_override(CONTACT_KEY, form.contact_email.strip(), file.contact_email)
         await instance_rules.set_extended_description(form.extended_description.strip())
         await registrations.set_mode(by, form.registration_mode)
-        await instance_rules.set_domain_blocks_audience(form.show_domain_blocks, form.show_domain_blocks_rationale)
+        await instance_rules.set_domain_blocks_audience(form.show_domain_blocks,
+                                                        form.show_domain_blocks_rationale)
     return {}
 
 

@@ -49,7 +49,8 @@ async def list_jobs(by: User | None, *, state: str | None = None, kind: str | No
 async def counts(by: User | None) -> JobCounts:
     require_staff(by)
     by_state = await queue.counts_by_state()
-    deliveries = {state: await Job.filter(kind=DELIVER_JOB, state=state).count() for state in (QUEUED, RUNNING)}
+    deliveries = {state: await Job.filter(kind=DELIVER_JOB, state=state).count()
+                  for state in (QUEUED, RUNNING)}
     return JobCounts(by_state=by_state, deliveries_queued=deliveries[QUEUED],
                      deliveries_running=deliveries[RUNNING])
 

@@ -76,7 +76,8 @@ async def prune_remote_media(settings: Settings, days: float, *, dry_run: bool =
     while True:
         batch = list(await MediaAttachment.filter(
             Q(files__not_isnull=True) | Q(file_path__not_isnull=True), id__gt=after,
-            account__domain__not_isnull=True, remote_url__not_isnull=True, created_at__lt=cutoff).order_by("id").limit(BATCH))
+            account__domain__not_isnull=True, remote_url__not_isnull=True, created_at__lt=cutoff
+        ).order_by("id").limit(BATCH))
         if not batch:
             break
         after = batch[-1].id
@@ -148,10 +149,12 @@ async def disk_usage(settings: Settings, *, max_age: float = DISK_CACHE_SECONDS)
 async def media_usage(settings: Settings, *, max_age: float = DISK_CACHE_SECONDS) -> MediaUsage:
     rows = await raw_rows(
         "SELECT CASE WHEN a.domain IS NULL THEN 'local' ELSE 'remote' END AS origin, COUNT(*) AS n, "
-        "COALESCE(SUM(m.file_size), 0) AS bytes FROM media_attachments m JOIN accounts a ON a.id = m.account_id "
+        "COALESCE(SUM(m.file_size), 0) AS bytes "
+        "FROM media_attachments m JOIN accounts a ON a.id = m.account_id "
         "WHERE a.domain IS NULL OR m.file_path IS NOT NULL "
         "GROUP BY CASE WHEN a.domain IS NULL THEN 'local' ELSE 'remote' END", [])
-    by_origin = {str(r["origin"]): (int(r["n"] or 0), int(r["bytes"] or 0)) for r in rows}  # type: ignore[call-overload]
+    by_origin = {str(r["origin"]): (int(r["n"] or 0), int(r["bytes"] or 0))  # type: ignore[call-overload]
+                 for r in rows}
     files, size = await disk_usage(settings, max_age=max_age)
     local, remote = by_origin.get("local", (0, 0)), by_origin.get("remote", (0, 0))
     return MediaUsage(local_count=local[0], local_bytes=local[1], remote_cached_count=remote[0],

@@ -57,7 +57,8 @@ async def recategorize(by: User | None, report_id: int, *, category: str | None 
 
 async def add_note(by: User | None, report_id: int, content: str, *, resolve_report: bool | None = None
                    ) -> ReportNote:
-    return await report_queue.add_note(report_id, await _moderator(by), content, resolve_report=resolve_report)
+    moderator = await _moderator(by)
+    return await report_queue.add_note(report_id, moderator, content, resolve_report=resolve_report)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ async def test_an_admin_approves_resolves_and_blocks(page: Any, database: None, 
     await page.locator("#domain-error").wait_for()
     assert await page.get_by_label("Domain", exact=True).get_attribute("aria-invalid") == "true"
     await accessible(page)
-    for path in ("/admin/jobs", "/admin/accounts", f"/admin/accounts/{w.remote.id}", "/admin/reports?resolved=1",
-                 f"/admin/domains/blocks/{block.id}", "/admin/settings", "/admin/rules", "/admin/invites"):
+    for path in ("/admin/jobs", "/admin/accounts", f"/admin/accounts/{w.remote.id}",
+                 "/admin/reports?resolved=1", f"/admin/domains/blocks/{block.id}", "/admin/settings",
+                 "/admin/rules", "/admin/invites"):
         await page.goto(path)
         await accessible(page)

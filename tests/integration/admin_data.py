@@ -76,8 +76,9 @@ async def world(settings: Settings) -> AdminWorld:
     picture = io.BytesIO()
     Image.new("RGB", (96, 64), (180, 90, 40)).save(picture, "WEBP")
     name = storage.save(picture.getvalue(), "webp")
-    cached = await MediaAttachment.create(account=spammer, status=remote_post, type="image", files={"full": name},
-                                          remote_url=f"{spammer.uri}/media/1.png", file_path=name,
+    cached = await MediaAttachment.create(account=spammer, status=remote_post, type="image",
+                                          files={"full": name}, remote_url=f"{spammer.uri}/media/1.png",
+                                          file_path=name,
                                           file_size=len(picture.getvalue()), description="A stolen painting")
     report = await Report.create(account=artist.account, target_account=spammer, status_ids=[remote_post.id],
                                  comment="Selling my work as prints", category="spam")

@@ -63,7 +63,8 @@ async def test_accounts(cli: Any, w: AdminWorld) -> None:
     assert not await Account.exists(id=late.account_id)
     refused = cli("accounts", "reject", "ada")
     assert_one_line_failure(refused, 1, "@ada", "not waiting for approval")
-    assert ok(cli("accounts", "suspend", "spammer@bad.example")) == [f"suspended @spammer@bad.example (id {w.remote.id})"]
+    assert ok(cli("accounts", "suspend", "spammer@bad.example")) == [
+        f"suspended @spammer@bad.example (id {w.remote.id})"]
     assert (await Account.get(id=w.remote.id)).suspended_at is not None
     assert ok(cli("accounts", "unsuspend", str(w.remote.id))) == [
         f"unsuspended @spammer@bad.example (id {w.remote.id})"]
@@ -98,7 +99,8 @@ async def test_domains(cli: Any, tmp_path: Path, w: AdminWorld) -> None:
     assert_one_line_failure(cli("domains", "block", "not a domain"), 1, "is not a domain name")
     listed = json.loads(cli("domains", "list", "--json").stdout)
     assert listed["allowlist_mode"] is False
-    assert {b["domain"] for b in listed["blocks"]} == {"evil.example", "limited.example", "sub.limited.example"}
+    assert {b["domain"] for b in listed["blocks"]} == {"evil.example", "limited.example",
+                                                       "sub.limited.example"}
     assert [a["domain"] for a in listed["allows"]] == ["friends.example"]
     text = ok(cli("domains", "list"))
     assert text[-1] == "3 blocked, 1 allowed; allow-list mode is off"
@@ -117,7 +119,8 @@ async def test_domains(cli: Any, tmp_path: Path, w: AdminWorld) -> None:
     imported = ok(cli("domains", "import", str(source)))
     assert imported[0] == "blocked spam.example: suspend (reject-media)"
     assert "skipped evil.example: already blocked" in imported and imported[-1] == "1 blocked, 2 skipped"
-    assert "Imported from mastodon-blocks.csv" in (await DomainBlock.get(domain="spam.example")).private_comment
+    imported_block = await DomainBlock.get(domain="spam.example")
+    assert "Imported from mastodon-blocks.csv" in imported_block.private_comment
     assert_one_line_failure(cli("domains", "import", str(tmp_path / "missing.csv")), 1, "cannot read")
     exported = cli("domains", "export")
     lines = ok(exported)
@@ -147,7 +150,8 @@ async def test_jobs(cli: Any, w: AdminWorld) -> None:
         (str(w.dead_job.id), "federation.deliver", "HTTP 503 Service Unavailable")]
     lines = ok(cli("jobs", "list", "--kind", "federation.deliver"))
     assert lines[0].startswith(f"{w.dead_job.id} ") and "dead" in lines[0] and lines[-1] == "1 job(s)"
-    assert ok(cli("jobs", "retry", str(w.dead_job.id))) == [f"queued job {w.dead_job.id} (federation.deliver) again"]
+    assert ok(cli("jobs", "retry", str(w.dead_job.id))) == [
+        f"queued job {w.dead_job.id} (federation.deliver) again"]
     assert (await Job.get(id=w.dead_job.id)).state == QUEUED
     assert_one_line_failure(cli("jobs", "retry", str(w.dead_job.id)), 1, "only dead jobs are retried")
     assert_one_line_failure(cli("jobs", "retry", "12345"), 1, "job 12345: not found")
@@ -165,7 +169,8 @@ async def test_jobs(cli: Any, w: AdminWorld) -> None:
 async def test_media_prune(cli: Any, settings: Settings, w: AdminWorld) -> None:
     storage = storage_at(settings.media.root)
     old_file = storage.path(w.cached_media.file_path or "")
-    await MediaAttachment.filter(id=w.cached_media.id).update(created_at=datetime.now(UTC) - timedelta(days=40))
+    forty_days_ago = datetime.now(UTC) - timedelta(days=40)
+    await MediaAttachment.filter(id=w.cached_media.id).update(created_at=forty_days_ago)
     recent_name = storage.save(b"recent remote copy", "webp")
     recent = await MediaAttachment.create(account=w.remote, type="image", files={"full": recent_name},
                                           file_path=recent_name, remote_url="https://bad.example/media/2.png")
@@ -202,7 +207,8 @@ async def test_stats(cli: Any, w: AdminWorld) -> None:
     assert figures["hosts"] == {"failing": 1, "unreachable": 1, "unreachable_hosts": ["down.example"]}
     assert figures["reports_open"] == 2
     lines = ok(cli("stats"))
-    assert lines[0] == "accounts: 4 local (3 active, 1 pending, 0 suspended), 2 remote (0 suspended), 0 silenced"
+    assert lines[0] == ("accounts: 4 local (3 active, 1 pending, 0 suspended), 2 remote (0 suspended), "
+                        "0 silenced")
     assert lines[-1] == "hosts: 1 failing, 1 unreachable: down.example"
 
 

@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import aiohttp
 import html5lib
 import pytest
 
+from cara_fed.app import create_app
 from cara_fed.models import (
-    Account, DomainAllow, DomainBlock, InstanceSetting, Invite, Job, OAuthToken, Report, ReportNote, Rule, User,
+    Account, DomainAllow, DomainBlock, InstanceSetting, Invite, Job, OAuthToken, Report, ReportNote, Rule,
+    User,
 )
 from cara_fed.models.jobs import DEAD, QUEUED
-from cara_fed.services import registrations
+from cara_fed.services import admin_instance, registrations
 from cara_fed.settings import Settings
+from cara_fed.web.admin.overrides import POLL_SECONDS, refresh
 from tests.integration.admin_data import AdminWorld, pending_user, world
 from tests.support.api import make_user
-from tests.support.servers import RunningServer
+from tests.support.fakefed import FakeFediverse
+from tests.support.servers import RunningServer, serve_asgi
 from tests.support.studio import Answer, WebClient
 
 
@@ -42,12 +47,14 @@ async def signed_in(http: aiohttp.ClientSession, server: RunningServer, login: s
 
 
 @pytest.fixture
-async def admin(http: aiohttp.ClientSession, server: RunningServer, w: AdminWorld) -> AsyncIterator[WebClient]:
+async def admin(http: aiohttp.ClientSession, server: RunningServer,
+                w: AdminWorld) -> AsyncIterator[WebClient]:
     yield await signed_in(http, server, "root_admin")
 
 
 @pytest.fixture
-async def moderator(http: aiohttp.ClientSession, server: RunningServer, w: AdminWorld) -> AsyncIterator[WebClient]:
+async def moderator(http: aiohttp.ClientSession, server: RunningServer,
+                    w: AdminWorld) -> AsyncIterator[WebClient]:
     yield await signed_in(http, server, "mod_mia")
 
 
@@ -62,12 +69,13 @@ def page_paths(w: AdminWorld) -> list[str]:
     return ["/admin", "/admin/jobs", "/admin/accounts", "/admin/accounts?status=pending",
             "/admin/accounts?origin=remote&q=bad", f"/admin/accounts/{w.pending.account_id}",
             f"/admin/accounts/{w.remote.id}", f"/admin/accounts/{w.artist.account.id}", "/admin/reports",
-            "/admin/reports?resolved=1", f"/admin/reports/{w.report.id}", f"/admin/reports/{w.report_on_artist.id}",
+            "/admin/reports?resolved=1", f"/admin/reports/{w.report.id}",
+            f"/admin/reports/{w.report_on_artist.id}",
             "/admin/domains", f"/admin/domains/blocks/{w.block.id}", "/admin/settings", "/admin/rules",
             "/admin/invites", "/admin/invites?all=1"]
 
 
-# -- who may open what ------------------------------------------------------------------------------------------
+# -- who may open what ---------------------------------------------------------------------------------------
 
 async def test_every_page_renders_for_an_admin(admin: WebClient, w: AdminWorld) -> None:
     for path in page_paths(w):
@@ -80,8 +88,10 @@ async def test_every_page_renders_for_an_admin(admin: WebClient, w: AdminWorld) 
     for shown in ("down.example", "HTTP 503 from https://down.example/inbox", "HTTP 503 Service Unavailable",
                   "federation.deliver", "Deliveries queued", "Media storage used", "1 sign-up", "2 reports"):
         assert shown in dashboard, shown
+    assert '<a href="/admin">Administration</a>' in (await admin.get("/studio")).text  # the way in
     report = (await admin.get(f"/admin/reports/{w.report.id}")).text
-    assert "Buy cheap prints" in report and 'alt="A stolen painting"' in report and "Selling my work" in report
+    assert "Buy cheap prints" in report and 'alt="A stolen painting"' in report
+    assert "Selling my work" in report
 
 
 async def test_moderators_see_what_their_role_opens(moderator: WebClient, w: AdminWorld) -> None:
@@ -96,10 +106,12 @@ async def test_moderators_see_what_their_role_opens(moderator: WebClient, w: Adm
     assert 'href="/admin/domains"' not in nav and "/admin/jobs/" not in nav  # no retry buttons either
     assert 'name="role"' not in (await moderator.get(f"/admin/accounts/{w.artist.account.id}")).text
     token = await moderator.token_for("/admin")
-    for path, fields in ((f"/admin/jobs/{w.dead_job.id}/retry", {}), ("/admin/domains/blocks", {"domain": "x.example",
-                         "severity": "suspend"}), ("/admin/settings", {"title": "Mine"}),
-                         ("/admin/rules", {"text": "No"}), (f"/admin/accounts/{w.artist.account.id}/role",
-                                                            {"role": "admin"})):
+    attempts: list[tuple[str, dict[str, str]]] = [
+        (f"/admin/jobs/{w.dead_job.id}/retry", {}),
+        ("/admin/domains/blocks", {"domain": "x.example", "severity": "suspend"}),
+        ("/admin/settings", {"title": "Mine"}), ("/admin/rules", {"text": "No"}),
+        (f"/admin/accounts/{w.artist.account.id}/role", {"role": "admin"})]
+    for path, fields in attempts:
         answer = await moderator.post(path, {**fields, "csrf_token": token})
         assert answer.status == 403, path
     assert (await Job.get(id=w.dead_job.id)).state == DEAD
@@ -108,9 +120,10 @@ async def test_moderators_see_what_their_role_opens(moderator: WebClient, w: Adm
     assert not await InstanceSetting.exists(key="instance.title")
 
 
-async def test_users_are_refused_and_strangers_sent_to_sign_in(http: aiohttp.ClientSession, server: RunningServer,
-                                                              w: AdminWorld) -> None:
+async def test_users_are_refused_and_strangers_sent_to_sign_in(http: aiohttp.ClientSession,
+                                                              server: RunningServer, w: AdminWorld) -> None:
     artist = await signed_in(http, server, "ada")
+    assert 'href="/admin"' not in (await artist.get("/studio")).text
     for path in ("/admin", "/admin/accounts", "/admin/reports", "/admin/invites"):
         answer = await artist.get(path)
         assert answer.status == 403 and "cannot open this page" in answer.text
@@ -127,8 +140,9 @@ async def test_users_are_refused_and_strangers_sent_to_sign_in(http: aiohttp.Cli
 async def test_forms_without_this_sessions_token_store_nothing(admin: WebClient, moderator: WebClient,
                                                                w: AdminWorld) -> None:
     other_token = await moderator.token_for("/admin")
+    own_token = await admin.token_for("/admin")
     for fields, headers in (({}, {}), ({"csrf_token": "forged"}, {}), ({"csrf_token": other_token}, {}),
-                            ({"csrf_token": await admin.token_for("/admin")}, {"Origin": "https://evil.example"})):
+                            ({"csrf_token": own_token}, {"Origin": "https://evil.example"})):
         answer = await admin.post(f"/admin/accounts/{w.remote.id}/suspend", fields, headers=headers)
         assert answer.status == 403, fields
         answer = await admin.post("/admin/domains/blocks", {**fields, "domain": "forged.example",
@@ -138,7 +152,7 @@ async def test_forms_without_this_sessions_token_store_nothing(admin: WebClient,
     assert not await DomainBlock.exists(domain="forged.example")
 
 
-# -- accounts ---------------------------------------------------------------------------------------------------
+# -- accounts ------------------------------------------------------------------------------------------------
 
 async def test_account_actions(admin: WebClient, moderator: WebClient, w: AdminWorld) -> None:
     listing = await admin.get("/admin/accounts?status=pending")
@@ -155,8 +169,9 @@ async def test_account_actions(admin: WebClient, moderator: WebClient, w: AdminW
     assert not await User.exists(id=late.id) and not await Account.exists(id=late.account_id)
     assert "sign-up of @late was rejected" in (await moderator.get(rejected.location or "")).text
     artist = f"/admin/accounts/{w.artist.account.id}"
-    for action, column in (("suspend", "suspended_at"), ("unsuspend", "suspended_at"), ("silence", "silenced_at"),
-                           ("unsilence", "silenced_at"), ("sensitize", "sensitized_at")):
+    for action, column in (("suspend", "suspended_at"), ("unsuspend", "suspended_at"),
+                           ("silence", "silenced_at"), ("unsilence", "silenced_at"),
+                           ("sensitize", "sensitized_at")):
         answer = await moderator.submit(artist, f"{artist}/{action}", {})
         assert answer.status == 303, (action, answer.text[:500])
         value = getattr(await Account.get(id=w.artist.account.id), column)
@@ -190,7 +205,7 @@ async def test_refused_account_actions_say_why_and_store_nothing(admin: WebClien
     assert (await admin.get("/admin/accounts/not-a-number")).status == 404
 
 
-# -- reports ----------------------------------------------------------------------------------------------------
+# -- reports -------------------------------------------------------------------------------------------------
 
 async def test_working_a_report(moderator: WebClient, w: AdminWorld) -> None:
     page = f"/admin/reports/{w.report.id}"
@@ -203,7 +218,8 @@ async def test_working_a_report(moderator: WebClient, w: AdminWorld) -> None:
     assert empty.status == 422 and "blank" in error_of(empty, "note")
     assert not await ReportNote.exists(report_id=w.report.id)
     assert (await Report.get(id=w.report.id)).action_taken_at is None
-    noted = await moderator.submit(page, f"{page}/note", {"content": "Prints of Ada's work", "outcome": "resolve"})
+    noted = await moderator.submit(page, f"{page}/note", {"content": "Prints of Ada's work",
+                                                          "outcome": "resolve"})
     assert noted.status == 303
     report = await Report.get(id=w.report.id)
     assert report.action_taken_at is not None and report.action_taken_by_account_id == w.moderator.account.id
@@ -219,7 +235,8 @@ async def test_working_a_report(moderator: WebClient, w: AdminWorld) -> None:
     assert f"Report {w.report.id}" in (await moderator.get("/admin/reports?resolved=1")).text
 
 
-async def test_acting_on_a_report_suspends_and_resolves_the_others(moderator: WebClient, w: AdminWorld) -> None:
+async def test_acting_on_a_report_suspends_and_resolves_the_others(moderator: WebClient,
+                                                                   w: AdminWorld) -> None:
     other = await Report.create(account=w.admin.account, target_account=w.remote, comment="more spam")
     page = f"/admin/reports/{w.report.id}"
     refused = await moderator.submit(page, f"{page}/action", {"type": "disable"})
@@ -238,7 +255,7 @@ async def test_acting_on_a_report_suspends_and_resolves_the_others(moderator: We
     assert (await Account.get(id=w.admin.account.id)).silenced_at is None
 
 
-# -- domains ----------------------------------------------------------------------------------------------------
+# -- domains -------------------------------------------------------------------------------------------------
 
 async def test_domain_blocks_through_the_pages(admin: WebClient, w: AdminWorld) -> None:
     bad = await admin.submit("/admin/domains", "/admin/domains/blocks", {"domain": "not a domain",
@@ -277,9 +294,11 @@ async def test_allow_list_and_csv(admin: WebClient, w: AdminWorld) -> None:
     assert (await InstanceSetting.get(key="federation.allowlist_mode")).value is False
     bad = await admin.submit("/admin/domains", "/admin/domains/allows", {"allow_domain": "not valid!"})
     assert bad.status == 422 and error_of(bad, "allow_domain")
-    assert (await admin.submit("/admin/domains", "/admin/domains/allows", {"allow_domain": "Pals.Example"})).status == 303
+    allowed = await admin.submit("/admin/domains", "/admin/domains/allows", {"allow_domain": "Pals.Example"})
+    assert allowed.status == 303
     allow = await DomainAllow.get(domain="pals.example")
-    assert (await admin.submit("/admin/domains", f"/admin/domains/allows/{allow.id}/delete", {})).status == 303
+    removed = await admin.submit("/admin/domains", f"/admin/domains/allows/{allow.id}/delete", {})
+    assert removed.status == 303
     assert not await DomainAllow.exists(id=allow.id)
     # Import a Mastodon export by upload, then export.
     csv_text = ("#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n"
@@ -291,7 +310,8 @@ async def test_allow_list_and_csv(admin: WebClient, w: AdminWorld) -> None:
     assert imported.status == 200 and "1 domain(s) blocked, 2 skipped" in imported.text
     assert "limited.example: already blocked" in imported.text
     block = await DomainBlock.get(domain="spam.example")
-    assert block.severity == "suspend" and block.reject_media and "Imported from blocks.csv" in block.private_comment
+    assert block.severity == "suspend" and block.reject_media
+    assert "Imported from blocks.csv" in block.private_comment
     empty = aiohttp.FormData()
     empty.add_field("csv", b"", filename="", content_type="application/octet-stream")
     refused = await admin.submit("/admin/domains", "/admin/domains/import", empty)
@@ -302,20 +322,22 @@ async def test_allow_list_and_csv(admin: WebClient, w: AdminWorld) -> None:
     exported = await admin.get("/admin/domains/blocks.csv")
     assert exported.status == 200 and exported.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in exported.headers["Content-Disposition"]
-    assert exported.text.splitlines()[0] == "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate"
+    assert exported.text.splitlines()[0] == (
+        "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate")
     assert "spam.example,suspend,true,false,spam,false" in exported.text and "raids" not in exported.text
 
 
-# -- instance settings, rules, invites ---------------------------------------------------------------------------
+# -- instance settings, rules, invites -----------------------------------------------------------------------
 
 async def test_instance_settings_reach_the_api_and_pages(admin: WebClient, http: aiohttp.ClientSession,
                                                          server: RunningServer, w: AdminWorld,
                                                          settings: Settings) -> None:
-    fields = {"title": "Harbour Atelier", "description": "Painters of the sea.", "contact_email": "mods@art.example",
+    fields = {"title": "Harbour Atelier", "description": "Painters of the sea.",
+              "contact_email": "mods@art.example",
               "extended_description": "Be kind.\n\nCredit artists.", "registration_mode": "approval",
               "show_domain_blocks": "users", "show_domain_blocks_rationale": "disabled"}
-    bad = await admin.submit("/admin/settings", "/admin/settings", {**fields, "title": " ", "contact_email": "nope",
-                                                                    "registration_mode": "party"})
+    bad = await admin.submit("/admin/settings", "/admin/settings",
+                             {**fields, "title": " ", "contact_email": "nope", "registration_mode": "party"})
     assert bad.status == 422
     assert error_of(bad, "title") and error_of(bad, "contact_email") and error_of(bad, "registration_mode")
     assert not await InstanceSetting.exists(key="instance.title")  # nothing half-saved
@@ -346,10 +368,11 @@ async def test_rules(admin: WebClient, w: AdminWorld) -> None:
     assert too_long.status == 422 and "300" in error_of(too_long, "new_text")
     assert await Rule.all().count() == 1
     for text in ("No AI-generated images", "Tag sensitive work"):
-        assert (await admin.submit("/admin/rules", "/admin/rules", {"text": text, "hint": "why"})).status == 303
+        added = await admin.submit("/admin/rules", "/admin/rules", {"text": text, "hint": "why"})
+        assert added.status == 303
     first, second, third = await Rule.all().order_by("position", "id")
-    assert [r.text for r in (first, second, third)] == ["Credit the artists you share", "No AI-generated images",
-                                                        "Tag sensitive work"]
+    assert [r.text for r in (first, second, third)] == [
+        "Credit the artists you share", "No AI-generated images", "Tag sensitive work"]
     moved = await admin.submit("/admin/rules", f"/admin/rules/{third.id}", {"move": "up", "text": third.text})
     assert moved.status == 303
     assert [r.id for r in await Rule.all().order_by("position", "id")] == [first.id, third.id, second.id]
@@ -379,7 +402,7 @@ async def test_invites(moderator: WebClient, w: AdminWorld) -> None:
     assert (await Invite.get(id=invite.id)).revoked_at is not None
 
 
-# -- jobs -------------------------------------------------------------------------------------------------------
+# -- jobs ----------------------------------------------------------------------------------------------------
 
 async def test_dead_jobs_are_retried_and_purged(admin: WebClient, w: AdminWorld) -> None:
     retried = await admin.submit("/admin", f"/admin/jobs/{w.dead_job.id}/retry", {})
@@ -392,9 +415,11 @@ async def test_dead_jobs_are_retried_and_purged(admin: WebClient, w: AdminWorld)
     assert (await admin.submit("/admin/jobs", "/admin/jobs/retry_all", {})).status == 303
     assert (await Job.get(id=w.dead_job.id)).state == QUEUED
     await Job.filter(id=w.dead_job.id).update(state=DEAD)
-    purged = await admin.submit("/admin/jobs", "/admin/jobs/purge", {"state": "dead", "older_than_hours": "0"})
+    purged = await admin.submit("/admin/jobs", "/admin/jobs/purge",
+                                {"state": "dead", "older_than_hours": "0"})
     assert purged.status == 303 and not await Job.exists(id=w.dead_job.id)
-    wrong = await admin.submit("/admin/jobs", "/admin/jobs/purge", {"state": "queued", "older_than_hours": "0"})
+    wrong = await admin.submit("/admin/jobs", "/admin/jobs/purge",
+                               {"state": "queued", "older_than_hours": "0"})
     assert wrong.status == 422
 
 
@@ -403,3 +428,25 @@ async def test_a_user_who_signs_up_later_appears_waiting(admin: WebClient, w: Ad
     await User.filter(id=newcomer.user.id).update(approved=False, sign_up_reason="Ceramics")
     listing = await admin.get("/admin/accounts?status=pending")
     assert "@newcomer" in listing.text and "Ceramics" in listing.text
+
+
+async def test_texts_saved_by_another_process_reach_this_one(settings: Settings, fediverse: FakeFediverse,
+                                                             http: aiohttp.ClientSession, w: AdminWorld) -> None:
+    """A server started after an admin saved the texts serves them from its first request; one that was
+    running picks up a change made through another process at its next poll (what refresh does)."""
+    form = await admin_instance.current_form(settings)
+    assert await admin_instance.save_form(None, settings, replace(form, title="Night Atelier")) == {}
+    app = create_app(settings, http_session_factory=fediverse.guarded_session, run_jobs=False)
+    async with serve_asgi(app) as running:
+        async with http.get(running.url + "/api/v1/instance") as response:
+            assert (await response.json())["title"] == "Night Atelier"
+        await admin_instance.save_form(None, settings, replace(form, title="Dawn Atelier",
+                                                               contact_email="dawn@art.example"))
+        async with http.get(running.url + "/nodeinfo/2.1") as response:
+            assert (await response.json())["metadata"]["nodeName"] == "Night Atelier"  # not polled yet
+        await refresh(app)  # the poll, every POLL_SECONDS
+        async with http.get(running.url + "/nodeinfo/2.1") as response:
+            assert (await response.json())["metadata"]["nodeName"] == "Dawn Atelier"
+        async with http.get(running.url + "/api/v2/instance") as response:
+            assert (await response.json())["contact"]["email"] == "dawn@art.example"
+    assert POLL_SECONDS == 60.0

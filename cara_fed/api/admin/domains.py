@@ -63,7 +63,8 @@ def _conflicts(existing: DomainBlock, domain: str, options: dict[str, Any]) -> b
 @bp.get("/api/v1/admin/domain_blocks")
 @admin_endpoint("admin:read:domain_blocks", admins_only=True)
 async def blocks_index() -> Response:
-    rows = page_of(await admin_domains.list_blocks(acting_user()), page_params(LIMIT, MAX_LIMIT), lambda b: b.id)
+    blocks = await admin_domains.list_blocks(acting_user())
+    rows = page_of(blocks, page_params(LIMIT, MAX_LIMIT), lambda b: b.id)
     return with_link(json_response([domain_block_to_api(b) for b in rows]), [b.id for b in rows])
 
 
@@ -108,7 +109,8 @@ async def blocks_delete(block_id: str) -> Response:
 @bp.get("/api/v1/admin/domain_allows")
 @admin_endpoint("admin:read:domain_allows", admins_only=True)
 async def allows_index() -> Response:
-    rows = page_of(await admin_domains.list_allows(acting_user()), page_params(LIMIT, MAX_LIMIT), lambda a: a.id)
+    allows = await admin_domains.list_allows(acting_user())
+    rows = page_of(allows, page_params(LIMIT, MAX_LIMIT), lambda a: a.id)
     return with_link(json_response([domain_allow_to_api(a) for a in rows]), [a.id for a in rows])
 
 

@@ -66,7 +66,8 @@ async def _inviters(views: list[AdminAccountView]) -> dict[str, int]:
     codes = [v.user.invite_code for v in views if v.user is not None and v.user.invite_code]
     if not codes:
         return {}
-    rows = await Invite.filter(code__in=codes, created_by_id__not_isnull=True).values_list("code", "created_by_id")
+    rows = await Invite.filter(code__in=codes, created_by_id__not_isnull=True).values_list(
+        "code", "created_by_id")
     users = {u.id: u.account_id for u in await User.filter(id__in=[r[1] for r in rows])}
     return {str(code): users[user_id] for code, user_id in rows if user_id in users}
 
@@ -77,7 +78,8 @@ async def admin_accounts_to_api(views: list[AdminAccountView], urls: LocalUrls) 
     return [admin_account_to_api(v, stats[v.account.id], urls, inviters) for v in views]
 
 
-async def admin_reports_to_api(reports: list[Report], urls: LocalUrls, viewer: Account) -> list[dict[str, Any]]:
+async def admin_reports_to_api(reports: list[Report], urls: LocalUrls,
+                               viewer: Account) -> list[dict[str, Any]]:
     """Reports with their accounts (``select_related`` by the report queue), statuses and rules."""
     accounts: dict[int, Account] = {}
     for report in reports:
@@ -85,8 +87,8 @@ async def admin_reports_to_api(reports: list[Report], urls: LocalUrls, viewer: A
                         report.action_taken_by_account):
             if account is not None:
                 accounts[account.id] = account
-    rendered = dict(zip(accounts, await admin_accounts_to_api(await with_users(list(accounts.values())), urls),
-                        strict=True))
+    views = await with_users(list(accounts.values()))
+    rendered = dict(zip(accounts, await admin_accounts_to_api(views, urls), strict=True))
     status_ids = list(dict.fromkeys(int(i) for r in reports for i in r.status_ids or []))
     loaded = await load_statuses(status_ids)
     statuses = dict(zip([i for i in status_ids if i in loaded],

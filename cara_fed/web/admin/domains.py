@@ -58,8 +58,8 @@ async def _domains_page(status: int = 200, *, errors: dict[str, str] | None = No
     return await render(
         "admin/domains.html", status, nav="domains", blocks=await admin_domains.list_blocks(user),
         allows=await admin_domains.list_allows(user), allowlist=await admin_domains.allowlist_mode(user),
-        errors=errors or {}, import_result=import_result, severities=SEVERITY_CHOICES, allow_value=allow_value,
-        max_rows=MAX_ROWS,
+        errors=errors or {}, import_result=import_result, severities=SEVERITY_CHOICES,
+        allow_value=allow_value, max_rows=MAX_ROWS,
         values=values or {"domain": "", "severity": "suspend", "reject_media": False, "reject_reports": False,
                           "obfuscate": False, "private_comment": "", "public_comment": ""})
 
@@ -146,7 +146,8 @@ async def import_blocks() -> Response:
         return await _domains_page(422, errors={"csv": "Choose a CSV file (Mastodon's domain-block export)."})
     data = upload.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
-        return await _domains_page(422, errors={"csv": f"The file is larger than {MAX_CSV_BYTES // 1048576} MB."})
+        too_big = f"The file is larger than {MAX_CSV_BYTES // 1048576} MB."
+        return await _domains_page(422, errors={"csv": too_big})
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

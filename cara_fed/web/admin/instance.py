@@ -14,6 +14,7 @@ from cara_fed.errors import CaraError
 from cara_fed.services import admin_instance, instance_rules, invites
 from cara_fed.services.admin_instance import InstanceForm
 from cara_fed.services.instance_rules import AUDIENCES, MAX_RULE_HINT, MAX_RULE_TEXT
+from cara_fed.settings import Settings
 from cara_fed.web.admin.common import ADMINS, STAFF, form_bool, install_errors, message, path_id, render, \
     settings, staff_user
 from cara_fed.web.admin.overrides import BASE_KEY, refresh
@@ -24,7 +25,8 @@ install_errors(bp)
 
 MODE_CHOICES = (("open", "Open: anyone can sign up"),
                 ("approval", "Approval: anyone can ask, a moderator approves each sign-up"),
-                ("invite", "Invite only: sign-up needs an invite code"), ("closed", "Closed: nobody signs up"))
+                ("invite", "Invite only: sign-up needs an invite code"),
+                ("closed", "Closed: nobody signs up"))
 AUDIENCE_CHOICES = tuple((a, {"all": "Everyone", "users": "Signed-in users", "disabled": "Nobody"}[a])
                          for a in AUDIENCES)
 USES_CHOICES = (("", "No limit"), ("1", "1 use"), ("5", "5 uses"), ("10", "10 uses"), ("25", "25 uses"),
@@ -33,15 +35,17 @@ EXPIRY_CHOICES = (("", "Never"), ("1800", "30 minutes"), ("3600", "1 hour"), ("2
                   ("43200", "12 hours"), ("86400", "1 day"), ("604800", "1 week"))
 
 
-def _file_settings():  # type: ignore[no-untyped-def]
+def _file_settings() -> Settings:
     """The settings file's values (before the admin's overrides)."""
-    return current_app.extensions.get(BASE_KEY, settings())
+    file: Settings = current_app.extensions.get(BASE_KEY, settings())
+    return file
 
 
 # -- settings -------------------------------------------------------------------------------------------
 
 
-async def _settings_page(form: InstanceForm, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+async def _settings_page(form: InstanceForm, status: int = 200,
+                         errors: dict[str, str] | None = None) -> Response:
     return await render("admin/settings.html", status, nav="settings", form=form, errors=errors or {},
                         modes=MODE_CHOICES, audiences=AUDIENCE_CHOICES, file=_file_settings().instance,
                         noai=settings().noai)
@@ -59,7 +63,8 @@ async def settings_submit() -> Response:
     data = await request.form
     form = InstanceForm(
         title=data.get("title") or "", description=data.get("description") or "",
-        contact_email=data.get("contact_email") or "", extended_description=data.get("extended_description") or "",
+        contact_email=data.get("contact_email") or "",
+        extended_description=data.get("extended_description") or "",
         registration_mode=data.get("registration_mode") or "",
         show_domain_blocks=data.get("show_domain_blocks") or "",
         show_domain_blocks_rationale=data.get("show_domain_blocks_rationale") or "")
@@ -76,7 +81,8 @@ async def settings_submit() -> Response:
 async def _rules_page(status: int = 200, errors: dict[str, str] | None = None,
                       values: dict[str, str] | None = None) -> Response:
     return await render("admin/rules.html", status, nav="rules", rules=await instance_rules.list_rules(),
-                        errors=errors or {}, values=values or {}, text_max=MAX_RULE_TEXT, hint_max=MAX_RULE_HINT)
+                        errors=errors or {}, values=values or {}, text_max=MAX_RULE_TEXT,
+                        hint_max=MAX_RULE_HINT)
 
 
 @bp.get("/admin/rules")
@@ -94,7 +100,8 @@ async def rule_create() -> Response:
     if not errors:
         await admin_instance.add_rule(await staff_user(), text, hint)
         return see_other("/admin/rules?done=added")
-    return await _rules_page(422, {f"new_{k}": v for k, v in errors.items()}, {"new_text": text, "new_hint": hint})
+    return await _rules_page(422, {f"new_{k}": v for k, v in errors.items()},
+                             {"new_text": text, "new_hint": hint})
 
 
 @bp.post("/admin/rules/<rule_id>")
@@ -152,9 +159,9 @@ async def invite_create() -> Response:
         errors["expires_in"] = "Choose when the invite expires."
     if not errors:
         try:
+            expires_in = timedelta(seconds=int(expiry_text)) if expiry_text else None
             await invites.create_invite(await staff_user(), max_uses=int(uses_text) if uses_text else None,
-                                        expires_in=timedelta(seconds=int(expiry_text)) if expiry_text else None,
-                                        autofollow=form_bool(form, "autofollow"))
+                                        expires_in=expires_in, autofollow=form_bool(form, "autofollow"))
         except CaraError as exc:
             errors["max_uses"] = message(exc)
     if errors:

@@ -35,8 +35,8 @@ async def reports_page() -> Response:
     wanted = ReportFilter(resolved=resolved, target_domain=domain or None,
                           assigned_account_id=user.account_id if mine else None)
     reports = await admin_reports.list_reports(user, wanted, Page(max_id=int_arg("max_id"), limit=PAGE_SIZE))
-    return await render("admin/reports.html", nav="reports", reports=reports, resolved=resolved, domain=domain,
-                        mine=mine, older=reports[-1].id if len(reports) == PAGE_SIZE else None)
+    return await render("admin/reports.html", nav="reports", reports=reports, resolved=resolved,
+                        domain=domain, mine=mine, older=reports[-1].id if len(reports) == PAGE_SIZE else None)
 
 
 async def _report_page(report_id: int, status: int = 200, errors: dict[str, str] | None = None,

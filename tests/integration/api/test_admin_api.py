@@ -66,7 +66,7 @@ async def w(settings: Settings, database: None) -> AdminWorld:
     return await world(settings)
 
 
-# -- who may call ---------------------------------------------------------------------------------------------
+# -- who may call --------------------------------------------------------------------------------------------
 
 async def test_scopes_and_roles(api: Api, loose: Api, w: AdminWorld) -> None:
     assert (await api.get("/api/v1/admin/accounts")).status == 401
@@ -91,7 +91,8 @@ async def test_scopes_and_roles(api: Api, loose: Api, w: AdminWorld) -> None:
     assert denied.status == 403 and not await DomainBlock.exists(domain="x.example")
     # A token without a user (an app's own token) acts as nobody.
     app_token = await issue_token(None, None, ["admin:read", "admin:write"])
-    answer = await api.get("/api/v1/admin/accounts", headers={"Authorization": f"Bearer {app_token.access_token}"})
+    answer = await api.get("/api/v1/admin/accounts",
+                           headers={"Authorization": f"Bearer {app_token.access_token}"})
     assert answer.status == 422
 
 
@@ -170,7 +171,8 @@ async def test_actions_resolve_reports_as_mastodon(api: Api, loose: Api, w: Admi
     assert undone.status == 200 and undone.body["silenced"] is False
     assert_admin("AdminAccount", undone.body)
     # sensitive / unsensitive, suspend / unsuspend of a local account (its token stops working at once).
-    sens = await api.post(f"/api/v1/admin/accounts/{w.artist.account.id}/action", w.admin, json={"type": "sensitive"})
+    sens = await api.post(f"/api/v1/admin/accounts/{w.artist.account.id}/action", w.admin,
+                          json={"type": "sensitive"})
     assert sens.status == 200 and (await Account.get(id=w.artist.account.id)).sensitized_at is not None
     unsens = await api.post(f"/api/v1/admin/accounts/{w.artist.account.id}/unsensitive", w.admin)
     assert unsens.body["sensitized"] is False
@@ -178,7 +180,8 @@ async def test_actions_resolve_reports_as_mastodon(api: Api, loose: Api, w: Admi
     assert (await api.post(f"/api/v1/admin/accounts/{w.artist.account.id}/action", w.admin,
                            json={"type": "suspend"})).status == 200
     assert (await api.get("/api/v1/accounts/verify_credentials", w.artist)).status == 401
-    assert not await Report.filter(target_account_id=w.artist.account.id, action_taken_at__isnull=True).exists()
+    assert not await Report.filter(target_account_id=w.artist.account.id,
+                                   action_taken_at__isnull=True).exists()
     back = await api.post(f"/api/v1/admin/accounts/{w.artist.account.id}/unsuspend", w.admin)
     assert back.status == 200 and back.body["suspended"] is False
 
@@ -210,7 +213,8 @@ async def test_approve_and_reject(api: Api, w: AdminWorld) -> None:
     late = await make_user("late")
     await User.filter(id=late.user.id).update(approved=False, sign_up_reason="hello")
     rejected = await api.post(f"/api/v1/admin/accounts/{late.account.id}/reject", w.moderator)
-    assert rejected.status == 200 and rejected.body["username"] == "late" and rejected.body["approved"] is False
+    assert rejected.status == 200 and rejected.body["username"] == "late"
+    assert rejected.body["approved"] is False
     assert not await Account.exists(id=late.account.id) and not await User.exists(id=late.user.id)
     assert (await api.post(f"/api/v1/admin/accounts/{w.artist.account.id}/reject", w.moderator)).status == 403
     assert await Account.exists(id=w.artist.account.id)
@@ -233,12 +237,13 @@ async def test_delete_the_data_of_a_suspended_account(api: Api, settings: Settin
     assert await Account.exists(id=w.remote.id)  # the name stays taken
 
 
-# -- reports --------------------------------------------------------------------------------------------------
+# -- reports -------------------------------------------------------------------------------------------------
 
 async def test_the_report_queue(loose: Api, w: AdminWorld) -> None:
     rule = await Rule.get(text="Credit the artists you share")
     listed = await loose.get("/api/v1/admin/reports", w.moderator)
-    assert listed.status == 200 and {r["id"] for r in listed.body} == {str(w.report.id), str(w.report_on_artist.id)}
+    assert listed.status == 200
+    assert {r["id"] for r in listed.body} == {str(w.report.id), str(w.report_on_artist.id)}
     for entity in listed.body:
         assert_admin("AdminReport", entity)
     by_target = await loose.get(f"/api/v1/admin/reports?target_account_id={w.remote.id}", w.moderator)
@@ -278,7 +283,7 @@ async def test_a_report_between_local_accounts_validates_as_is(api: Api, w: Admi
     assert shown.status == 200 and shown.body["account"]["username"] == "mod_mia"
 
 
-# -- domain policy --------------------------------------------------------------------------------------------
+# -- domain policy -------------------------------------------------------------------------------------------
 
 async def test_domain_blocks(api: Api, w: AdminWorld) -> None:
     created = await api.post("/api/v1/admin/domain_blocks", w.admin, json={
