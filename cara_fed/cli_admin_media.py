@@ -69,6 +69,8 @@ def _stats(args: argparse.Namespace) -> int:
     async def work(settings: Settings) -> None:
         board = await admin_dashboard.dashboard(settings, None, disk_max_age=0)
         a, p, m, j = board.accounts, board.posts, board.media, board.jobs
+        disk = m.disk
+        assert disk is not None, "counted now (disk_max_age=0)"
         figures = {
             "accounts": {"local": a.local, "local_active": a.local_active, "pending": a.pending,
                          "local_suspended": a.local_suspended, "remote": a.remote,
@@ -76,7 +78,7 @@ def _stats(args: argparse.Namespace) -> int:
             "posts": {"local": p.local, "remote": p.remote},
             "media": {"local_uploads": m.local_count, "local_bytes": m.local_bytes,
                       "remote_cached": m.remote_cached_count, "remote_cached_bytes": m.remote_cached_bytes,
-                      "disk_files": m.disk_files, "disk_bytes": m.disk_bytes},
+                      "disk_files": disk.files, "disk_bytes": disk.bytes},
             "reports_open": board.open_reports,
             "jobs": {**j.by_state, "deliveries_queued": j.deliveries_queued,
                      "deliveries_running": j.deliveries_running},
@@ -89,7 +91,7 @@ def _stats(args: argparse.Namespace) -> int:
         print(f"accounts: {a.local} local ({a.local_active} active, {a.pending} pending, {a.local_suspended} "
               f"suspended), {a.remote} remote ({a.remote_suspended} suspended), {a.silenced} silenced")
         print(f"posts: {p.local} local, {p.remote} remote")
-        print(f"media: {human(m.disk_bytes)} in {m.disk_files} files; {m.local_count} uploads, "
+        print(f"media: {human(disk.bytes)} in {disk.files} files; {m.local_count} uploads, "
               f"{m.remote_cached_count} cached remote attachments")
         print(f"reports: {board.open_reports} open")
         states = j.by_state

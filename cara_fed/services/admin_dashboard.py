@@ -1,7 +1,7 @@
 """What the admin dashboard and ``cara-fed stats`` show: accounts, posts, media storage, the sign-ups and
 reports waiting, and the federation's health (the delivery queue, failing and unreachable hosts with
 their last errors, dead jobs). Counts come from a handful of aggregate queries; the media folder's size
-from a walk that is reused for a minute (services/admin_media.py)."""
+from a count of its files made in the background and reused for ten minutes (services/admin_media.py)."""
 
 from __future__ import annotations
 

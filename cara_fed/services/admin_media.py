@@ -16,7 +16,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from tortoise.expressions import Q
 
@@ -28,7 +27,7 @@ from cara_fed.settings import Settings
 
 BATCH = 500
 MAX_DAYS = 36500
-DISK_CACHE_SECONDS = 60.0  # the dashboard's walk of the media folder is reused this long per process
+DISK_CACHE_SECONDS = 600.0  # the dashboard's count of the media folder is reused this long per process
 
 
 @dataclass(frozen=True)
@@ -101,61 +100,83 @@ async def prune_remote_media(settings: Settings, days: float, *, dry_run: bool =
 
 
 @dataclass(frozen=True)
+class DiskUsage:
+    """Every file under media.root (all sizes and copies, avatars and headers included), as last counted."""
+    files: int
+    bytes: int
+    measured_at: datetime
+    seconds: float  # how long the count took
+
+
+@dataclass(frozen=True)
 class MediaUsage:
     local_count: int  # uploads of local accounts (avatars and headers not included)
     local_bytes: int  # the size of the copy each serves (file_size)
     remote_cached_count: int  # remote attachments with a copy here
     remote_cached_bytes: int
-    disk_files: int  # every file under media.root: all sizes and copies, avatars and headers included
-    disk_bytes: int
+    disk: DiskUsage | None  # None: being counted for the first time
 
 
 def _walk(root: str) -> tuple[int, int]:
     files = size = 0
-    stack = [Path(root)]
+    stack = [root]
     while stack:
         try:
-            entries = list(os.scandir(stack.pop()))
+            entries = os.scandir(stack.pop())
         except OSError:
             continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.is_file(follow_symlinks=False):
-                    files += 1
-                    size += entry.stat(follow_symlinks=False).st_size
-            except OSError:
-                continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        files += 1
+                        size += entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
     return files, size
 
 
-_disk_cache: dict[str, tuple[float, tuple[int, int]]] = {}
+async def _count(root: str) -> DiskUsage:
+    started = time.perf_counter()
+    files, size = await asyncio.to_thread(_walk, root)
+    usage = DiskUsage(files=files, bytes=size, measured_at=datetime.now(UTC),
+                      seconds=time.perf_counter() - started)
+    _counted[root] = usage
+    return usage
 
 
-async def disk_usage(settings: Settings, *, max_age: float = DISK_CACHE_SECONDS) -> tuple[int, int]:
-    """(files, bytes) under media.root, walked in a thread (bench: ~0.1 s per 50 000 files), reused for
-    ``max_age`` seconds in this process (0: walk now)."""
+_counted: dict[str, DiskUsage] = {}
+_counting: dict[str, asyncio.Task[DiskUsage]] = {}
+
+
+async def disk_usage(settings: Settings, *, max_age: float = DISK_CACHE_SECONDS) -> DiskUsage | None:
+    """The media folder's files and bytes. ``max_age`` 0: count now and wait (the CLI). Otherwise the
+    last count of this process if younger than ``max_age`` seconds; an older or missing one starts a new
+    count in the background (a thread: ~1 s per 50 000 files here, the sharded folders cost a directory
+    read each) and the last one known, possibly None, is returned at once (the dashboard)."""
     root = settings.media.root
-    cached = _disk_cache.get(root)
-    now = time.monotonic()
-    if cached is not None and max_age > 0 and now - cached[0] < max_age:
-        return cached[1]
-    found = await asyncio.to_thread(_walk, root)
-    _disk_cache[root] = (now, found)
-    return found
+    if max_age <= 0:
+        return await _count(root)
+    known = _counted.get(root)
+    fresh = known is not None and (datetime.now(UTC) - known.measured_at).total_seconds() < max_age
+    if not fresh and (root not in _counting or _counting[root].done()):
+        _counting[root] = asyncio.create_task(_count(root), name="media-disk-usage")
+    return known
 
 
 async def media_usage(settings: Settings, *, max_age: float = DISK_CACHE_SECONDS) -> MediaUsage:
+    # Local = the account has a login (the join on users is 8x faster than on accounts' domain on SQLite:
+    # measured on 50 000 attachments, 16 ms against 130 ms).
     rows = await raw_rows(
-        "SELECT CASE WHEN a.domain IS NULL THEN 'local' ELSE 'remote' END AS origin, COUNT(*) AS n, "
+        "SELECT CASE WHEN u.id IS NULL THEN 'remote' ELSE 'local' END AS origin, COUNT(*) AS n, "
         "COALESCE(SUM(m.file_size), 0) AS bytes "
-        "FROM media_attachments m JOIN accounts a ON a.id = m.account_id "
-        "WHERE a.domain IS NULL OR m.file_path IS NOT NULL "
-        "GROUP BY CASE WHEN a.domain IS NULL THEN 'local' ELSE 'remote' END", [])
+        "FROM media_attachments m LEFT JOIN users u ON u.account_id = m.account_id "
+        "WHERE m.file_path IS NOT NULL OR u.id IS NOT NULL "
+        "GROUP BY CASE WHEN u.id IS NULL THEN 'remote' ELSE 'local' END", [])
     by_origin = {str(r["origin"]): (int(r["n"] or 0), int(r["bytes"] or 0))  # type: ignore[call-overload]
                  for r in rows}
-    files, size = await disk_usage(settings, max_age=max_age)
     local, remote = by_origin.get("local", (0, 0)), by_origin.get("remote", (0, 0))
     return MediaUsage(local_count=local[0], local_bytes=local[1], remote_cached_count=remote[0],
-                      remote_cached_bytes=remote[1], disk_files=files, disk_bytes=size)
+                      remote_cached_bytes=remote[1], disk=await disk_usage(settings, max_age=max_age))

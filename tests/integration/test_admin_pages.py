@@ -5,9 +5,11 @@ token, a role that may not, a wrong field, which comes back beside its field).""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import aiohttp
 import html5lib
@@ -73,6 +75,19 @@ def page_paths(w: AdminWorld) -> list[str]:
             f"/admin/reports/{w.report_on_artist.id}",
             "/admin/domains", f"/admin/domains/blocks/{w.block.id}", "/admin/settings", "/admin/rules",
             "/admin/invites", "/admin/invites?all=1"]
+
+
+async def test_the_media_folder_is_counted_beside_the_requests(admin: WebClient, settings: Settings,
+                                                              w: AdminWorld) -> None:
+    first = await admin.get("/admin")
+    assert "being counted: reload in a moment" in first.text  # the page does not wait for the count
+    for _ in range(500):  # the count runs in a thread; poll for it (at most 10 s)
+        page = await admin.get("/admin")
+        if "being counted" not in page.text:
+            break
+        await asyncio.sleep(0.02)
+    size = sum(p.stat().st_size for p in Path(settings.media.root).rglob("*") if p.is_file())
+    assert "in 1 file</span>" in page.text and re.search(rf"\b{size} Bytes\b", page.text), page.text
 
 
 # -- who may open what ---------------------------------------------------------------------------------------
@@ -430,8 +445,8 @@ async def test_a_user_who_signs_up_later_appears_waiting(admin: WebClient, w: Ad
     assert "@newcomer" in listing.text and "Ceramics" in listing.text
 
 
-async def test_texts_saved_by_another_process_reach_this_one(settings: Settings, fediverse: FakeFediverse,
-                                                             http: aiohttp.ClientSession, w: AdminWorld) -> None:
+async def test_texts_saved_by_another_process_reach_this_one(
+        settings: Settings, fediverse: FakeFediverse, http: aiohttp.ClientSession, w: AdminWorld) -> None:
     """A server started after an admin saved the texts serves them from its first request; one that was
     running picks up a change made through another process at its next poll (what refresh does)."""
     form = await admin_instance.current_form(settings)
