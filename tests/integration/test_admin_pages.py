@@ -465,3 +465,12 @@ async def test_texts_saved_by_another_process_reach_this_one(
         async with http.get(running.url + "/api/v2/instance") as response:
             assert (await response.json())["contact"]["email"] == "dawn@art.example"
     assert POLL_SECONDS == 60.0
+
+
+async def test_remote_links_are_only_http(admin: WebClient, w: AdminWorld) -> None:
+    await Account.filter(id=w.remote.id).update(url="javascript:alert(1)", uri="https://bad.example/users/spammer")
+    page = (await admin.get(f"/admin/accounts/{w.remote.id}")).text
+    assert 'href="javascript:' not in page and "javascript:alert(1)" in page  # shown, not a link
+    await Account.filter(id=w.remote.id).update(url="https://bad.example/@spammer")
+    page = (await admin.get(f"/admin/accounts/{w.remote.id}")).text
+    assert '<a href="https://bad.example/@spammer" rel="noopener noreferrer nofollow">' in page
