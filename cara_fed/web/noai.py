@@ -30,6 +30,7 @@ from cara_fed.federation.urls import LocalUrls
 from cara_fed.services.noai import search_indexable_usernames
 from cara_fed.settings import Settings
 from cara_fed.web.negotiation import json_response
+from cara_fed.web.state import app_state
 from media.noai import (
     POLICY_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -288,7 +289,7 @@ async def tdm_search_policy() -> Response:
 async def policy_page() -> Response:
     policy = noai_policy(current_app)
     html = await render_template(
-        "ai_policy.html", instance=policy.instance, crawlers=policy.crawlers.names,
+        "ai_policy.html", instance=app_state(current_app).settings.instance, crawlers=policy.crawlers.names,
         refusing=policy.options.refuse_ai_crawlers, allowed=policy.options.allowed_crawlers,
         search_bots=policy.options.allow_search_bots, media_closed=policy.options.disallow_media_for_unknown_bots,
         search_artists=sorted((await policy.search_choices()).values(), key=str.lower),

@@ -371,6 +371,9 @@ async def test_instance_settings_reach_the_api_and_pages(admin: WebClient, http:
         assert response.status == 401  # signed-in users only now
     async with http.get(server.url + "/") as response:
         assert "Harbour Atelier" in await response.text()
+    async with http.get(server.url + "/ai-policy") as response:
+        policy_page = await response.text()
+    assert "Harbour Atelier" in policy_page and "mods@art.example" in policy_page
     form = (await admin.get("/admin/settings")).text
     assert 'value="Harbour Atelier"' in form and "Test Atelier" in form  # and what the file says
     # Back to the file's title: the override goes.
