@@ -7,6 +7,7 @@ from quart import Blueprint, Response, abort, current_app, request
 from cara_fed import __version__
 from cara_fed.federation.urls import LocalUrls
 from cara_fed.services import accounts, instance
+from cara_fed.services.registrations import effective_mode
 from cara_fed.web.negotiation import json_response
 from cara_fed.web.state import app_state
 from webfinger.acct import AcctError, parse_acct
@@ -92,7 +93,9 @@ async def nodeinfo_document(version: str) -> Response:
     settings = app_state(current_app).settings
     users, month, halfyear, posts = await instance.node_stats()
     node = NodeDescription(
-        software_name="cara-fed", software_version=__version__, open_registrations=False,
+        software_name="cara-fed", software_version=__version__,
+        # Open or invite-less approval both let anyone ask for an account (Mastodon: registrations enabled).
+        open_registrations=await effective_mode(settings) in ("open", "approval"),
         metadata={
             "nodeName": settings.instance.name,
             "nodeDescription": settings.instance.description,

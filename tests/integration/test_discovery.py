@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from cara_fed.models import Account, Status
+from cara_fed.models import InstanceSetting, Account, Status
 from cara_fed.services import accounts
 from cara_fed.settings import Settings
 from tests.support.servers import RunningServer
@@ -163,6 +163,8 @@ async def test_nodeinfo_counts_users_and_posts_and_states_the_ai_policy(
         assert info["metadata"]["nodeName"] == settings.instance.name
         assert info["metadata"]["aiPolicy"]["aiTraining"] == "prohibited"
     assert (await get(http, server, "/nodeinfo/3.0"))[0] == 404
+    await InstanceSetting.create(key="registrations.mode", value={"value": "open"})  # as the admin sets it
+    assert (await get(http, server, "/nodeinfo/2.1"))[2]["openRegistrations"] is True
 
 
 async def test_the_webfinger_client_resolves_a_handle_on_a_live_instance(
