@@ -21,15 +21,16 @@ run: $(VENV)/.run-installed
 	$(VENV)/bin/cara-fed migrate
 	$(VENV)/bin/cara-fed serve
 
-## Install with the test extras and run the whole suite on SQLite, then on PostgreSQL.
+## Install with the test extras and run the whole suite on SQLite, then on PostgreSQL, each pass on one
+## pytest-xdist worker per CPU (CARA_FED_TEST_WORKERS=N to choose; tests/run_suites.py). ARGS go to pytest.
 test: $(VENV)/.test-installed
-	$(PY) -m tests.run_suites
+	$(PY) -m tests.run_suites $(ARGS)
 
 test-sqlite: $(VENV)/.test-installed
-	CARA_FED_TEST_DB=sqlite $(PY) -m pytest -q
+	$(PY) -m tests.run_suites --only sqlite $(ARGS)
 
 test-postgres: $(VENV)/.test-installed
-	CARA_FED_TEST_DB=postgres $(PY) -m pytest -q
+	$(PY) -m tests.run_suites --only postgres $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -13,6 +13,8 @@ from activitypub.keys import KeyPair, generate_rsa_keypair
 from cara_fed import db
 from cara_fed.app import create_app
 from cara_fed.settings import Settings
+from tests.interop.installs import CACHE as INTEROP_CACHE
+from tests.interop.installs import SKIP_PREFIX
 from tests.support.databases import BACKEND, DatabaseFactory
 from tests.support.fakefed import FakeFediverse
 from tests.support.servers import RunningServer, serve_asgi
@@ -21,6 +23,45 @@ from tests.support.tls import FakeTLS, make_test_tls
 
 def pytest_report_header() -> str:
     return f"cara_fed test database backend: {BACKEND}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """A skipped interop run is not a green one: say so at the end, where it cannot be missed. Read from the
+    skip reports (not from state in tests/interop/installs.py): under pytest-xdist the tests run in the
+    workers and only their reports reach the process that prints this."""
+    reasons: dict[str, None] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        message = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
+        if SKIP_PREFIX in message:
+            reasons[message.split(SKIP_PREFIX, 1)[1]] = None
+    for reason in reasons:
+        terminalreporter.write_sep("!", "INTEROP TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(reason, red=True)
+        terminalreporter.write_line(f"(installs are cached under {INTEROP_CACHE}; rerun when the registries "
+                                    "answer)")
+    if _DATABASE_STATS:
+        made, waited = sum(n for n, _ in _DATABASE_STATS), sum(s for _, s in _DATABASE_STATS)
+        terminalreporter.write_line(f"{BACKEND} test databases: {made} made; tests waited {waited:.1f} s for "
+                                    f"them in all ({len(_DATABASE_STATS)} process(es))")
+
+
+# (databases made, seconds tests waited for them) of each pytest process: the cost of a fresh database per
+# test, shown at the end of the run. xdist workers send theirs to the controller, which prints the line.
+_DATABASE_STATS: list[tuple[int, float]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker (its session fixtures are torn down by now)
+        workeroutput["cara_databases"] = [list(stats) for stats in _DATABASE_STATS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """xdist's controller: a worker finished."""
+    stats = getattr(node, "workeroutput", {}).get("cara_databases", [])
+    _DATABASE_STATS.extend((int(made), float(waited)) for made, waited in stats)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,10 +74,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    """One per pytest process: under pytest-xdist each worker has its own template and temporary folder
+    (tmp_path_factory gives every worker a base folder of its own) and drops its own databases."""
     factory = DatabaseFactory(tmp_path_factory.mktemp("databases"))
     factory.prepare()
     yield factory
     factory.cleanup()
+    _DATABASE_STATS.append((factory.made, factory.waited))
 
 
 @pytest.fixture(scope="session")

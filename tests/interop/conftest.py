@@ -3,8 +3,8 @@ test, and a cara_fed instance whose domain is its own loopback address. Only loo
 
 Installs come from the package registries (npm, PyPI) on first use and are cached in ``.cache/interop/`` at
 the repository root (``CARA_FED_TEST_INTEROP_CACHE`` moves it); when a registry cannot be reached the tests
-skip, and the run ends with a banner saying so. Every process a fixture starts is stopped in its `finally`
-(its whole process group)."""
+skip, and the run ends with a banner saying so (tests/conftest.py). Every process a fixture starts is
+stopped in its `finally` (its whole process group)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.interop.cara import CaraInstance, serve_cara
-from tests.interop.installs import CACHE, SKIPPED_INSTALLS, install_bovine, install_fedify
+from tests.interop.installs import install_bovine, install_fedify
 from tests.interop.peers import BovinePeer, FedifyPeer, run_bovine, run_fedify
 from tests.interop.tlsfront import LoopbackCA, make_loopback_ca
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """A skipped interop run is not a green one: say so at the end, where it cannot be missed."""
-    for reason in dict.fromkeys(SKIPPED_INSTALLS):
-        terminalreporter.write_sep("!", "INTEROP TESTS SKIPPED", red=True, bold=True)
-        terminalreporter.write_line(reason, red=True)
-        terminalreporter.write_line(f"(installs are cached under {CACHE}; rerun when the registries answer)")
 
 
 @pytest.fixture(scope="session")

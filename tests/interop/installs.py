@@ -36,17 +36,19 @@ _OFFLINE_MARKERS = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ECONNRESET", "ETI
                     "Name or service not known", "Could not find a version that satisfies",
                     "No matching distribution found", "Connection refused", "timed out", "ProxyError")
 
-SKIPPED_INSTALLS: list[str] = []  # printed as a banner at the end of the run (conftest.py)
+# Starts the reason of every install skip: tests/conftest.py finds the skips by it and ends the run with a
+# banner (it reads the skip reports, so it works in pytest-xdist's controller too, where no test runs).
+SKIP_PREFIX = "INTEROP SKIPPED (real peer not installed): "
 
 
 def _loud_skip(reason: str) -> NoReturn:
-    SKIPPED_INSTALLS.append(reason)
-    pytest.skip(f"INTEROP SKIPPED (real peer not installed): {reason}")
+    pytest.skip(SKIP_PREFIX + reason)
 
 
 @contextlib.contextmanager
 def _install_lock(name: str) -> Iterator[None]:
-    """One installer at a time per cache entry (two pytest runs may start together)."""
+    """One installer at a time per cache entry: two pytest runs, or two pytest-xdist workers, may start
+    together. The second waits here, then finds the first one's finished install and reuses it."""
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
