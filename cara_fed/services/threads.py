@@ -1,11 +1,11 @@
 """A status's thread (``GET /api/v1/statuses/:id/context``): ancestors oldest first, descendants in thread
-order (depth first), each filtered by what the viewer may see. Bounded, as Mastodon's (40 ancestors,
-4096 descendants) so a hostile thread cannot make one request unbounded."""
+order (depth first), filtered by what the viewer may see and by whom they mute or block. Bounded, as
+Mastodon's (40 ancestors, 4096 descendants) so a hostile thread cannot make one request unbounded."""
 
 from __future__ import annotations
 
 from cara_fed.models import Account, Status
-from cara_fed.services.visibility import can_see
+from cara_fed.services.visibility import visible_among
 from cara_fed.services.statuses import with_relations
 
 MAX_ANCESTORS = 40
@@ -24,7 +24,7 @@ async def ancestors(status: Status, viewer: Account | None) -> list[Status]:
         chain.append(parent)
         parent_id = parent.in_reply_to_id
     chain.reverse()
-    return [s for s in chain if await can_see(s, viewer)]
+    return await visible_among(chain, viewer)
 
 
 async def descendants(status: Status, viewer: Account | None) -> list[Status]:
@@ -49,4 +49,4 @@ async def descendants(status: Status, viewer: Account | None) -> list[Status]:
         visited.add(node.id)
         ordered.append(node)
         stack.extend(reversed(children.get(node.id, [])))
-    return [s for s in ordered if await can_see(s, viewer)]
+    return await visible_among(ordered, viewer)

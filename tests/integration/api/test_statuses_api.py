@@ -206,3 +206,20 @@ async def test_delete_returns_the_text_for_redraft_and_hides_the_post(api: Api, 
     assert deleted.status == 200 and deleted.body["text"] == "oops @juno"
     assert (await api.get(f"/api/v1/statuses/{post['id']}")).status == 404
     assert not await Notification.filter(account_id=juno.account.id).exists()
+
+
+async def test_a_thread_leaves_out_replies_of_muted_and_blocked_accounts(api: Api, mira: ApiUser,
+                                                                         juno: ApiUser) -> None:
+    from cara_fed.models import Block, Mute
+
+    troll, pest = await make_user("troll"), await make_user("pest")
+    root = (await api.post("/api/v1/statuses", mira, json={"status": "root"})).body
+    for who in (juno, troll, pest):
+        await api.post("/api/v1/statuses", who, json={"status": f"reply by {who.account.username}",
+                                                      "in_reply_to_id": root["id"]})
+    await Mute.create(account=mira.account, target_account=troll.account)
+    await Block.create(account=pest.account, target_account=mira.account)  # pest blocks mira
+    seen = (await api.get(f"/api/v1/statuses/{root['id']}/context", mira)).body["descendants"]
+    assert [s["account"]["username"] for s in seen] == ["juno"]
+    anyone = (await api.get(f"/api/v1/statuses/{root['id']}/context")).body["descendants"]
+    assert len(anyone) == 3
