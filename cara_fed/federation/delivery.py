@@ -106,7 +106,8 @@ async def deliver(ctx: JobContext) -> None:
         # failure for the admins' dead-job list, which a retry could never clear.
         log.info("delivery dropped: the destination is refused", extra={"inbox": inbox})
         return
-    if await host_health.is_unreachable(inbox):
+    failing = await host_health.failures(inbox)  # read once: the success below needs it too
+    if host_health.unreachable(failing):
         raise PermanentJobError("the destination's host is marked unreachable (failing for days)")
     body = orjson.dumps(ctx.payload["activity"])
 
@@ -123,7 +124,7 @@ async def deliver(ctx: JobContext) -> None:
         raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
     status = result.status
     if 200 <= status < 300:
-        await host_health.record_success(inbox)
+        await host_health.reset_failures(inbox, failing)
         return
     if status == 429 or status == 408 or status >= 500:
         await host_health.record_failure(inbox, f"HTTP {status}")

@@ -17,9 +17,10 @@ def host_of(url: str) -> str:
     return (urlsplit(url).netloc or "").lower()
 
 
-async def _failing(url: str) -> dict[str, object] | None:
-    """The host's row if it has failures (one raw read: this runs for every delivery and every incoming
-    activity, and a healthy host has no such row; bench/deliver.py)."""
+async def failures(url: str) -> dict[str, object] | None:
+    """The host's row if it has failures (``failure_days``, ``unreachable_since``), else None. One raw read:
+    this runs for every delivery and every incoming activity, and a healthy host has no such row
+    (bench/deliver.py). A delivery reads it once, before its POST, and hands it to :func:`reset_failures`."""
     conn = DeliveryHost._meta.db
     mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
     rows = await conn.execute_query_dict(
@@ -28,13 +29,24 @@ async def _failing(url: str) -> dict[str, object] | None:
     return rows[0] if rows else None
 
 
-async def is_unreachable(url: str) -> bool:
-    row = await _failing(url)
+def unreachable(row: dict[str, object] | None) -> bool:
+    """Whether a row from :func:`failures` marks the host unreachable."""
     return row is not None and row["unreachable_since"] is not None
 
 
+async def is_unreachable(url: str) -> bool:
+    return unreachable(await failures(url))
+
+
 async def record_success(url: str) -> None:
-    if await _failing(url) is None:
+    await reset_failures(url, await failures(url))
+
+
+async def reset_failures(url: str, failing: dict[str, object] | None) -> None:
+    """The host answered: clear its failures. ``failing`` is what :func:`failures` said (a delivery read it
+    before its POST, so a healthy host costs no second read). A failure another process records in between
+    is cleared at the host's next success instead: the count is of failing days, and the host is alive."""
+    if failing is None:
         return  # the usual case: nothing to reset, and no write (SQLite's write lock is shared)
     await DeliveryHost.filter(domain=host_of(url)).update(
         failure_days=0, unreachable_since=None, last_success_at=datetime.now(UTC))

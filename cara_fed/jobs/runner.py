@@ -52,6 +52,12 @@ class JobRunner:
         self.worker_id = worker_id or new_worker_id()
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self._running: dict[asyncio.Task[None], Job] = {}
+        # Jobs that ran to success here and are not marked done yet: the loop marks them all in one statement
+        # at its next turn (see _record_finished).
+        self._finished: list[Job] = []
+        # Slots that must be free before a finished job wakes the loop (which then records the outcomes and
+        # claims again): a wake-up per job cost a claim and a completion statement per job.
+        self._wake_at_free = max(1, concurrency // 4)
         self._wakeup = asyncio.Event()
 
     @property
@@ -72,11 +78,12 @@ class JobRunner:
             while not stop.is_set():
                 self._wakeup.clear()  # before looking: a wake-up during the look is not lost
                 try:
+                    await self._record_finished()
                     # Heartbeat first: after a stall, jobs whose lease ran out are dropped, not run twice.
                     if loop.time() >= next_heartbeat:
                         await self._heartbeat()
                         next_heartbeat = loop.time() + self.lease_seconds / 3
-                    claimed = await self._claim_more()
+                    await self._claim_more()
                     if loop.time() >= next_purge:
                         await queue.purge_done(self.keep_done_hours)
                         next_purge = loop.time() + PURGE_EVERY_SECONDS
@@ -85,10 +92,10 @@ class JobRunner:
                     raise
                 except Exception:  # noqa: BLE001 - the database may be briefly away: keep going
                     log.exception("job runner loop failed; retrying", extra={"worker_id": self.worker_id})
-                    claimed = 0
                     backoff = min(backoff * 2, MAX_LOOP_BACKOFF_SECONDS)
-                if claimed and len(self._running) < self.concurrency:
-                    continue  # there may be more due jobs: claim again at once
+                # No claim again at once: a claim leases as many due jobs as there are free slots, so after
+                # one there are either no free slots or no due jobs (but those other workers were leasing,
+                # on PostgreSQL: the poll finds them). A job that finished meanwhile has set the wake-up.
                 timeout = min(backoff, max(0.01, next_heartbeat - loop.time()))
                 await self._wait(stop, timeout)
         finally:
@@ -112,11 +119,14 @@ class JobRunner:
             if not jobs:
                 return ran
             await asyncio.gather(*(self._execute(job) for job in jobs))
+            await self._record_finished()
             ran += len(jobs)
         return ran
 
     async def _claim_more(self) -> int:
         free = self.concurrency - len(self._running)
+        if free <= 0:
+            return 0
         jobs = await queue.claim(self.worker_id, free, self.lease_seconds, self.kinds)
         for job in jobs:
             task = asyncio.create_task(self._execute(job), name=f"job-{job.id}-{job.kind}")
@@ -126,7 +136,29 @@ class JobRunner:
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
-        self._wakeup.set()  # a slot is free
+        if not self._running or self.concurrency - len(self._running) >= self._wake_at_free:
+            self._wakeup.set()  # enough free slots to be worth a claim (the poll claims for fewer)
+
+    async def _record_finished(self) -> None:
+        """Mark the jobs that succeeded since the last turn done, in one statement.
+
+        Until then a finished job is still ``running`` under this worker's lease. If this process dies
+        first, the lease runs out and the job runs again: at-least-once, as after any crash, and handlers
+        are idempotent (a delivery sent twice is harmless; receivers de-duplicate on the activity id).
+        Nothing is lost: no one was told the job was done. If the statement fails (the database is away),
+        the jobs are kept for the next turn."""
+        if not self._finished:
+            return
+        jobs, self._finished = self._finished, []
+        try:
+            held = await queue.complete_many(self.worker_id, [job.id for job in jobs])
+        except BaseException:
+            self._finished = jobs + self._finished
+            raise
+        for job in jobs:
+            if job.id not in held:
+                log.warning("job finished after its lease was lost",
+                            extra={"job_id": job.id, "job_kind": job.kind, "worker_id": self.worker_id})
 
     async def _wait(self, stop: asyncio.Event, timeout: float) -> None:
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wakeup.wait())]
@@ -170,8 +202,7 @@ class JobRunner:
             state = await queue.fail(job, self.worker_id, _describe(exc), kind.policy)
             log.warning("job failed", extra={**extra, "state": state, "error": _describe(exc)})
         else:
-            if not await queue.complete(job, self.worker_id):
-                log.warning("job finished after its lease was lost", extra=extra)
+            self._finished.append(job)  # marked done by the loop's next turn, with the others (one statement)
 
     async def _shutdown(self) -> None:
         """Give running jobs the grace period (still renewing their leases), then cancel and release the
@@ -184,6 +215,7 @@ class JobRunner:
                 timeout = min(deadline - loop.time(), self.lease_seconds / 3)
                 _, pending = await asyncio.wait(pending, timeout=timeout)
                 if pending:
+                    await self._record_finished()
                     await self._heartbeat()
         except asyncio.CancelledError:
             raise
@@ -193,6 +225,13 @@ class JobRunner:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            await self._record_finished()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("could not mark finished jobs done; their leases will expire and they run again",
+                          extra={"worker_id": self.worker_id, "job_ids": [job.id for job in self._finished]})
         if not unfinished:
             return
         try:

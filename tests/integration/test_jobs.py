@@ -151,6 +151,49 @@ async def test_an_id_clash_is_retried_not_mistaken_for_a_duplicate(tmp_path: Pat
     assert await queue.enqueue("test.effect", effect_payload(tmp_path), unique_key="activity:2") is None
 
 
+async def test_a_claim_takes_the_earliest_due_jobs_first_expired_leases_included(tmp_path: Path) -> None:
+    first = await queue.enqueue("test.effect", effect_payload(tmp_path))
+    [taken] = await queue.claim("worker-a", 1, 30, TEST_KINDS)
+    assert first is not None and taken.id == first.id
+    later = [await queue.enqueue("test.effect", effect_payload(tmp_path)) for _ in range(5)]
+    await Job.filter(id__in=[j.id for j in later if j]).update(run_after_ms=queue.now_ms() - 10)
+    await Job.filter(id=first.id).update(run_after_ms=queue.now_ms() - 1000,  # worker-a died long ago
+                                         lease_until_ms=queue.now_ms() - 1)
+    claimed = await queue.claim("worker-b", 3, 30, TEST_KINDS)
+    # The claim answers with the full rows, as leased: no second read of them.
+    assert [j.id for j in claimed] == [first.id] + [j.id for j in later[:2] if j]
+    assert all(j.state == RUNNING and j.locked_by == "worker-b" and j.payload == effect_payload(tmp_path)
+               for j in claimed)
+    assert [j.attempts for j in claimed] == [2, 1, 1]
+    assert len(await queue.claim("worker-b", 10, 30, TEST_KINDS)) == 3
+
+
+async def test_completing_in_one_statement_skips_jobs_whose_lease_was_lost(tmp_path: Path) -> None:
+    for _ in range(3):
+        await queue.enqueue("test.effect", effect_payload(tmp_path))
+    jobs = await queue.claim("worker-a", 3, 30, TEST_KINDS)
+    await Job.filter(id=jobs[0].id).update(locked_by="worker-b")  # taken over after worker-a stalled
+    assert await queue.complete_many("worker-a", [j.id for j in jobs]) == {jobs[1].id, jobs[2].id}
+    assert await Job.filter(state=DONE).count() == 2
+    assert (await Job.get(id=jobs[0].id)).state == RUNNING
+
+
+async def test_a_job_finished_but_not_yet_marked_done_runs_again_after_a_crash(tmp_path: Path) -> None:
+    """The runner marks finished jobs done in batches, at its loop's next turn. A process that dies between
+    the two has told no one the job was done: its lease runs out and another worker runs it again
+    (at-least-once, as handlers expect)."""
+    job = await queue.enqueue("test.effect", effect_payload(tmp_path))
+    assert job is not None
+    crashed = runner()
+    [claimed] = await queue.claim(crashed.worker_id, 1, 30, TEST_KINDS)
+    await crashed._execute(claimed)  # ran; the process dies before its loop's next turn
+    assert effect_lines(tmp_path) and (await Job.get(id=job.id)).state == RUNNING
+    await Job.filter(id=job.id).update(lease_until_ms=queue.now_ms() - 1)
+    assert await runner().run_until_idle() == 1
+    assert (await Job.get(id=job.id)).state == DONE
+    assert len(effect_lines(tmp_path)) == 1  # the handler found its own effect: idempotent
+
+
 async def test_future_jobs_wait_for_their_time(tmp_path: Path) -> None:
     await queue.enqueue("test.effect", effect_payload(tmp_path), delay_seconds=3600)
     assert await queue.claim("worker-a", 10, 30, TEST_KINDS) == []
