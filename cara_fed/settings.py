@@ -90,9 +90,14 @@ class MediaSettings:
         _positive))
     max_animation_pixels: int = field(default=400_000_000, metadata=_key(
         "Largest accepted animation, in frames x width x height.", _positive))
-    full_size_max_edge: int = field(default=4096, metadata=_key(
-        "Long edge, in pixels, of the full-size copy served and federated (the original is kept).",
-        _positive))
+    # 8K: finished work at its own resolution (a 45 MP camera's 8192 px); Mastodon 4.2 stops at 3840x2160.
+    full_size_max_edge: int = field(default=8192, metadata=_key(
+        "Long edge, in pixels, of the full-size copy served and federated; larger uploads are scaled down "
+        "to it.", _positive))
+    keep_original_files: bool = field(default=True, metadata=_key(
+        "An upright JPEG or PNG within full_size_max_edge is its own full-size copy: its image data kept "
+        "byte for byte, its metadata rewritten (GPS and camera data out, the no-AI notice in). No "
+        "re-encoding: no quality lost, far less CPU. false: every full-size copy is re-encoded."))
     accel_redirect: str = field(default="", metadata=_key(
         "Large-instance mode: an nginx internal location (e.g. \"/_media/\") that serves the files; the app "
         "then answers media requests with X-Accel-Redirect and nginx sends the bytes. Empty: the app sends them."))

@@ -23,13 +23,12 @@ from .formats import ImageFormat
 @dataclass(frozen=True)
 class EncodeSettings:
     """Quality knobs. WebP ``method`` trades encoder time for size (0 fastest, 6 smallest; libwebp
-    cwebp -m): the full-size copy, large and rarely viewed whole, uses a fast method; the preview and
-    thumbnail, fetched on every timeline view, a thorough one."""
+    cwebp -m): still WebPs are the preview and thumbnail, fetched on every timeline view, so a thorough
+    one; animations, many frames at full size, the fastest."""
 
     jpeg_quality: int = 88
     webp_quality: int = 85
-    webp_method_full: int = 0
-    webp_method_small: int = 2
+    webp_method: int = 2
     png_compress_level: int = 6
     animation_webp_method: int = 0
 
@@ -62,8 +61,7 @@ class EncodedFile:
         return self.format.mime
 
 
-def encode_still(image: Image.Image, fmt: ImageFormat, meta: Metadata, settings: EncodeSettings,
-                 *, small: bool = False) -> EncodedFile:
+def encode_still(image: Image.Image, fmt: ImageFormat, meta: Metadata, settings: EncodeSettings) -> EncodedFile:
     """``image`` (RGB or RGBA) as a JPEG, PNG or WebP file."""
     out = io.BytesIO()
     if fmt is ImageFormat.JPEG:
@@ -73,8 +71,7 @@ def encode_still(image: Image.Image, fmt: ImageFormat, meta: Metadata, settings:
         image.save(out, "PNG", compress_level=settings.png_compress_level, icc_profile=meta.icc,
                    exif=meta.exif_tiff, pnginfo=_png_xmp(meta.xmp))
     elif fmt is ImageFormat.WEBP:
-        image.save(out, "WEBP", quality=settings.webp_quality,
-                   method=settings.webp_method_small if small else settings.webp_method_full,
+        image.save(out, "WEBP", quality=settings.webp_quality, method=settings.webp_method,
                    icc_profile=meta.icc or "", exif=meta.exif_tiff, xmp=meta.xmp)
     else:
         raise ValueError(f"no still encoder for {fmt}")

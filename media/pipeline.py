@@ -1,6 +1,6 @@
 """The entry point: an upload's bytes in, stored derivatives and their description out.
 
-``process_upload`` is CPU-bound and synchronous (about 30 ms of CPU per source megapixel, bench/media.py):
+``process_upload`` is CPU-bound and synchronous (10-60 ms of CPU per source megapixel, bench/media.py):
 the app runs it off the event loop, ``await asyncio.to_thread(process_upload, data, ...)``. It is safe to
 run in several threads at once: it keeps no state between calls and changes no process-wide setting
 (Pillow's MAX_IMAGE_PIXELS, LOAD_TRUNCATED_IMAGES and warning filters are only read; the HEIF opener is
@@ -42,7 +42,8 @@ class StoredFile:
 @dataclass(frozen=True)
 class StoredRendition:
     """One size in two encodings: ``webp`` for our pages and clients, ``federation`` (JPEG; PNG when
-    transparent; GIF for the full-size copy of an animation) for ActivityPub attachments."""
+    transparent; GIF for the full-size copy of an animation) for ActivityPub attachments. A still image's
+    full size is one file (media.process), named in both."""
 
     webp: StoredFile
     federation: StoredFile
@@ -87,7 +88,7 @@ class ProcessedMedia:
         names = [f.name for r in (self.full, self.preview, self.thumbnail) for f in (r.webp, r.federation)]
         if self.untouched is not None:
             names.append(self.untouched.name)
-        return tuple(names)
+        return tuple(dict.fromkeys(names))  # a file with two roles is listed once
 
 
 def process_upload(data: bytes, *, limits: MediaLimits, artist_name: str, policy_url: str,
@@ -108,11 +109,18 @@ def process_upload(data: bytes, *, limits: MediaLimits, artist_name: str, policy
         data, limits=limits, notice=notice, pixels_untouched=pixels_untouched,
         settings=settings or RenderSettings())
     saved: list[str] = []
+    stored: dict[int, StoredFile] = {}
 
     def store(encoded: EncodedFile) -> StoredFile:
+        """Each file once, however many roles it has (a kept upload is full size, federation copy and,
+        when asked for, the untouched copy)."""
+        if id(encoded) in stored:
+            return stored[id(encoded)]
         name = storage.save(encoded.data, encoded.format.extension)
         saved.append(name)
-        return StoredFile(name, encoded.content_type, len(encoded.data), encoded.width, encoded.height)
+        stored[id(encoded)] = StoredFile(name, encoded.content_type, len(encoded.data), encoded.width,
+                                         encoded.height)
+        return stored[id(encoded)]
 
     def store_rendition(rendition: Rendition) -> StoredRendition:
         return StoredRendition(store(rendition.webp), store(rendition.federation))
@@ -147,9 +155,11 @@ def render_upload(data: bytes, *, limits: MediaLimits, notice: RightsNotice, pix
     with image:
         orientation = read_orientation(image)
         artist, copyright_text = read_exif_text(image)
-        rendered = render(image, probed, notice, settings)
+        rendered = render(image, probed, notice, settings, source=data)
     untouched = None
-    if pixels_untouched:
+    if pixels_untouched and rendered.kept:
+        untouched = rendered.full.webp  # the kept upload already is the untouched copy, byte for byte
+    elif pixels_untouched:
         untouched = untouched_copy(data, probed.format, notice, width=rendered.width, height=rendered.height,
                                    artist=artist, copyright_text=copyright_text, orientation=orientation)
     return rendered, untouched, probed.format

@@ -69,7 +69,8 @@ async def run_pipeline(settings: Settings, data: bytes, *, artist_name: str, pix
             process_upload, data, limits=limits_of(settings), artist_name=artist_name,
             policy_url=LocalUrls(settings).ai_policy, storage=media_storage(settings),
             pixels_untouched=pixels_untouched, focus=focus,
-            settings=RenderSettings(full_max_edge=settings.media.full_size_max_edge))
+            settings=RenderSettings(full_max_edge=settings.media.full_size_max_edge,
+                                    keep_source=settings.media.keep_original_files))
 
 
 def limits_of(settings: Settings) -> MediaLimits:

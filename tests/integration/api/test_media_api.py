@@ -57,14 +57,15 @@ async def test_upload_returns_the_complete_entity_and_strips_location(
     assert response.status == 200, response.body
     body = response.body
     assert body["type"] == "image" and body["description"] == "ink plate"
-    assert body["url"].startswith("https://art.example/media/") and body["url"].endswith(".webp")
-    assert body["preview_url"] != body["url"] and body["blurhash"]
+    # An upright JPEG is its own full-size copy (media/kept.py): the upload's image data, metadata rewritten.
+    assert body["url"].startswith("https://art.example/media/") and body["url"].endswith(".jpg")
+    assert body["preview_url"].endswith(".webp") and body["blurhash"]
     assert body["meta"]["original"]["width"] == 1600 and body["meta"]["small"]["width"] == 1280
     assert body["meta"]["focus"] == {"x": -0.5, "y": 0.25} and body["remote_url"] is None
     row = await MediaAttachment.get(id=int(body["id"]))
     assert row.status_id is None and row.account_id == mira.account.id
     files = stored_files(settings)
-    assert len(files) == 6  # full, preview, thumbnail: each WebP + JPEG
+    assert len(files) == 5  # the full size (one JPEG), preview and thumbnail each WebP + JPEG
     for path in files:
         data = path.read_bytes()
         assert not any(secret in data for secret in SECRETS), path
@@ -91,7 +92,7 @@ async def test_media_files_carry_every_header_on_every_method_and_status(
         assert headers["tdm-policy"].startswith("https://art.example/")  # type: ignore[index]
 
     async with http.get(url, headers={"Accept": "text/html"}) as ok:
-        assert ok.status == 200 and ok.headers["Content-Type"] == "image/webp"
+        assert ok.status == 200 and ok.headers["Content-Type"] == "image/jpeg"
         assert "immutable" in ok.headers["Cache-Control"] and "public" in ok.headers["Cache-Control"]
         etag = ok.headers["ETag"]
         full = await ok.read()
@@ -225,7 +226,7 @@ async def test_the_artists_default_keeps_pixels_untouched_unless_an_upload_says_
     assert by_default["url"].endswith(".jpg")  # the untouched original
     assert (await MediaAttachment.get(id=int(by_default["id"]))).pixels_untouched is True
     asked = (await api.post("/api/v2/media", mira, data=form(dirty_jpeg((300, 200)), pixels_untouched="false"))).body
-    assert asked["url"].endswith(".webp")
+    assert (await MediaAttachment.get(id=int(asked["id"]))).pixels_untouched is False
 
 
 async def test_a_post_with_images_federates_the_jpeg_copies_in_order(

@@ -12,6 +12,8 @@ from PIL.JpegImagePlugin import JpegImageFile
 from media import (Focus, ImageFormat, InvalidMedia, MediaLimits, ProcessedMedia, RenderSettings,
                    process_upload)
 from media.colour import SRGB_ICC
+from media.jpeg_meta import image_data as jpeg_image_data
+from media.png_meta import image_data as png_image_data
 from media.storage import MemoryStorage
 
 from .imagegen import encode, picture
@@ -36,11 +38,12 @@ def near(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 40) -> bool:
     return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=False))
 
 
-def test_default_sizes_and_encodings() -> None:
-    result, storage = upload(encode(picture((3000, 2000)), "JPEG", quality=90))
+@pytest.mark.parametrize("keep_source", [True, False])
+def test_default_sizes_and_encodings(keep_source: bool) -> None:
+    source = encode(picture((3000, 2000)), "JPEG", quality=90)
+    result, storage = upload(source, settings=RenderSettings(keep_source=keep_source))
     assert (result.width, result.height) == (3000, 2000)
-    expected = {"full": (3000, 2000), "preview": (1280, 853), "thumbnail": (400, 267)}
-    for which, size in expected.items():
+    for which, size in {"preview": (1280, 853), "thumbnail": (400, 267)}.items():
         rendition = getattr(result, which)
         assert rendition.webp.content_type == "image/webp"
         assert rendition.federation.content_type == "image/jpeg"
@@ -50,7 +53,54 @@ def test_default_sizes_and_encodings() -> None:
             assert image.size == size == (stored.width, stored.height)
             assert stored.size == storage.stat(stored.name).size
             assert stored.name.endswith("." + ("webp" if fmt == "WEBP" else "jpg"))
+    full = result.full.federation
+    assert result.full.webp == full  # the full size is one JPEG, in both roles
+    image = opened(storage, full.name)
+    assert full.content_type == "image/jpeg" and image.format == "JPEG" and image.mode == "RGB"
+    assert image.size == (3000, 2000) == (full.width, full.height) and full.name.endswith(".jpg")
+    # Kept: the upload's own image data, byte for byte; re-encoded: new image data.
+    assert (jpeg_image_data(storage.open(full.name).read()) == jpeg_image_data(source)) is keep_source
+    assert len(storage.names()) == 5
     assert result.untouched is None and not result.animated and not result.has_alpha
+
+
+@pytest.mark.parametrize(("case", "make", "settings"), [
+    ("rotated", lambda: encode(picture((300, 200)), "JPEG", exif=_orientation_exif(6)), RenderSettings()),
+    ("over the cap", lambda: encode(picture((300, 200)), "JPEG"), RenderSettings(full_max_edge=200)),
+    ("CMYK", lambda: encode(Image.new("CMYK", (300, 200), (0, 255, 255, 0)), "JPEG"), RenderSettings()),
+    ("mismatched profile", lambda: encode(picture((300, 200)), "PNG", icc_profile=ImageCms.ImageCmsProfile(
+        ImageCms.createProfile("LAB")).tobytes()), RenderSettings()),
+    ("WebP", lambda: encode(picture((300, 200)), "WEBP"), RenderSettings()),
+    ("switched off", lambda: encode(picture((300, 200)), "PNG"), RenderSettings(keep_source=False)),
+])
+def test_uploads_readers_could_show_differently_are_re_encoded(case: str, make: object, settings: RenderSettings
+                                                               ) -> None:
+    data = make()  # type: ignore[operator]
+    result, storage = upload(data, settings=settings)
+    out = storage.open(result.full.federation.name).read()
+    assert out[:16] != data[:16] or len(out) != len(data)
+    with Image.open(io.BytesIO(out)) as image:
+        assert image.mode in ("RGB", "RGBA") and 0x0112 not in image.getexif()
+        assert max(image.size) <= settings.full_max_edge
+    assert len(storage.names()) == 5
+
+
+def _orientation_exif(value: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = value
+    return exif.tobytes()
+
+
+def test_a_kept_png_keeps_its_image_chunks_and_its_own_mode() -> None:
+    grey = Image.new("I;16", (120, 80), 40_000)
+    source = encode(grey, "PNG")
+    result, storage = upload(source)
+    out = storage.open(result.full.federation.name).read()
+    assert png_image_data(out) == png_image_data(source)
+    with Image.open(io.BytesIO(out)) as image:
+        assert image.mode == "I;16" and image.getpixel((10, 10)) == 40_000
+    preview = opened(storage, result.preview.webp.name)
+    assert preview.mode == "RGB" and near(preview.getpixel((10, 10)), (155, 155, 155), 3)  # type: ignore[arg-type]
 
 
 def test_full_size_copy_is_capped_and_small_images_are_never_enlarged() -> None:
@@ -130,14 +180,15 @@ def test_cmyk_jpeg_becomes_rgb_with_the_right_colours() -> None:
 
 
 def test_a_profile_that_does_not_match_the_pixels_is_dropped() -> None:
-    grey_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
-    result, storage = upload(encode(picture((100, 80)), "PNG", icc_profile=grey_profile))
-    assert "icc_profile" not in opened(storage, result.full.webp.name).info
+    lab_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    result, storage = upload(encode(picture((100, 80)), "PNG", icc_profile=lab_profile))
+    for stored in (result.full.federation, result.preview.webp, result.thumbnail.federation):
+        assert "icc_profile" not in opened(storage, stored.name).info
 
 
 def test_sixteen_bit_grey_png_is_scaled_not_clipped() -> None:
     grey = Image.new("I;16", (120, 80), 40_000)
-    result, storage = upload(encode(grey, "PNG"))
+    result, storage = upload(encode(grey, "PNG"), settings=RenderSettings(keep_source=False))
     image = opened(storage, result.full.federation.name)
     assert image.mode == "RGB"
     value = image.getpixel((10, 10))
@@ -161,7 +212,8 @@ def test_palette_png_with_transparency_keeps_alpha_and_federates_as_png() -> Non
         assert rendition.federation.content_type == "image/png"
         for stored in (rendition.webp, rendition.federation):
             out = opened(storage, stored.name)
-            assert out.mode == "RGBA"
+            assert out.mode == ("P" if rendition is result.full else "RGBA")  # the full size is the kept upload
+            out = out.convert("RGBA")
             assert out.getpixel((0, 0))[3] == 0  # type: ignore[index]
             w, h = out.size
             assert out.getpixel((w // 2, h // 2))[3] == 255  # type: ignore[index]
@@ -169,9 +221,13 @@ def test_palette_png_with_transparency_keeps_alpha_and_federates_as_png() -> Non
 
 def test_opaque_alpha_is_dropped_so_federation_gets_a_jpeg() -> None:
     rgba = picture((200, 100)).convert("RGBA")
-    result, _ = upload(encode(rgba, "PNG"))
+    result, _ = upload(encode(rgba, "PNG"), settings=RenderSettings(keep_source=False))
     assert not result.has_alpha
     assert result.full.federation.content_type == "image/jpeg"
+    assert result.preview.federation.content_type == "image/jpeg"
+    kept, _ = upload(encode(rgba, "PNG"))  # kept: the upload's PNG is the full size; the smaller copies as above
+    assert not kept.has_alpha and kept.full.federation.content_type == "image/png"
+    assert kept.preview.federation.content_type == "image/jpeg"
 
 
 @pytest.mark.parametrize(("fmt", "mime"), [("HEIF", "image/heic"), ("AVIF", "image/avif")])
@@ -185,7 +241,8 @@ def test_heic_and_avif_are_converted(fmt: str, mime: str) -> None:
     full = opened(storage, result.full.federation.name)
     assert full.format == "JPEG" and full.size == (320, 240)
     assert near(full.getpixel((5, 5)), (255, 0, 0), 70)  # type: ignore[arg-type]
-    assert opened(storage, result.full.webp.name).format == "WEBP"
+    assert result.full.webp == result.full.federation
+    assert opened(storage, result.preview.webp.name).format == "WEBP"
 
 
 def test_blurhash_is_4x3_and_decodes_to_the_image_colours() -> None:
