@@ -47,7 +47,8 @@ class PruneResult:
 
 
 def _names(media: MediaAttachment) -> list[str]:
-    names = [n for n in (media.files or {}).values() if isinstance(n, str)]
+    # One file may have several roles (a kept upload is "full", "full_federation" and "untouched"): once each.
+    names = list(dict.fromkeys(n for n in (media.files or {}).values() if isinstance(n, str)))
     if media.file_path and media.file_path not in names:
         names.append(media.file_path)
     return names
