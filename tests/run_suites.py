@@ -17,11 +17,13 @@ import asyncio
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import asyncpg
 
 from tests.support.databases import PG_ADMIN_URL
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("sqlite", "postgres")
 # Two cores are what CI has. Past 4 workers the per-worker startup (collection, template migration) and
 # PostgreSQL's shared disk stop paying for themselves on the machines we run on.
@@ -96,14 +98,42 @@ def _parse_only(argv: list[str]) -> tuple[tuple[str, ...], list[str]]:
     return BACKENDS, argv
 
 
+def _start_interop_installs(extra: list[str]) -> list[subprocess.Popen[bytes]]:
+    """On a whole-suite run, install the interop peers (npm, pip: mostly waiting on the network) in the
+    background from the start, one process per peer: on a fresh clone the tests then find them installed,
+    or wait on the install lock for less time, instead of a worker sitting idle through the downloads.
+    With cached installs this costs a second of CPU. A run on chosen tests leaves it to those tests."""
+    if any(not arg.startswith("-") for arg in extra):
+        return []
+    return [subprocess.Popen([sys.executable, "-m", "tests.interop.installs", peer], cwd=REPO_ROOT,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for peer in ("fedify", "bovine")]
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()  # it stops its installer (tests/interop/installs.py main)
+        process.wait()
+
+
 def main() -> int:
     backends, extra = _parse_only(sys.argv[1:])
+    installs = _start_interop_installs(extra)
+    try:
+        return _run(backends, extra)
+    finally:
+        _stop(installs)
+
+
+def _run(backends: tuple[str, ...], extra: list[str]) -> int:
     results: dict[str, int] = {}
     if "sqlite" in backends:
         results["sqlite"] = _pytest("sqlite", extra)
     if "postgres" in backends:
         if backends == BACKENDS and os.environ.get("CARA_FED_TEST_PG", "1") == "0":
-            _banner("WARNING: CARA_FED_TEST_PG=0: the PostgreSQL pass was SKIPPED. CI runs it; so should you.")
+            _banner("WARNING: CARA_FED_TEST_PG=0: the PostgreSQL pass was SKIPPED. CI runs it; so should "
+                    "you.")
         else:
             error = asyncio.run(_postgres_error())
             if error is not None:

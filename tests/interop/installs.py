@@ -1,6 +1,7 @@
 """Installing the real peers from the package registries, once, into ``.cache/interop/`` (repo root):
 Fedify 1.5.9 with npm, bovine-herd 0.5.19 in its own virtualenv with pip. A registry that cannot be
-reached makes the tests skip, loudly (conftest.py prints a banner); any other install failure fails them."""
+reached makes the tests skip, loudly (tests/conftest.py prints a banner); any other install failure fails
+them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -138,3 +140,20 @@ def install_bovine() -> Path:
             _run_installer("pip install (bovine peer)", argv, CACHE, env, timeout=600)
             (target / ".installed").write_text(marker)
     return target
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tests.interop.installs fedify|bovine``: install that peer now. tests/run_suites.py starts
+    one of these per peer in the background on a whole-suite run, so that a fresh clone's downloads overlap
+    the first tests instead of holding up a worker. Nothing is reported here: a peer that did not install is
+    tried again, under the same lock, by the tests that need it, and they skip or fail as usual."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwinds, so _run_installer stops its installer
+    installs = {"fedify": install_fedify, "bovine": install_bovine}
+    for name in argv:
+        with contextlib.suppress(Exception, pytest.skip.Exception, pytest.fail.Exception):
+            installs[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
