@@ -12,6 +12,7 @@ from activitypub.parsing import types
 from cara_fed.federation.context import Federation
 from cara_fed.federation.domains import is_suspended
 from cara_fed.federation.host_health import host_is_alive
+from cara_fed.federation.stored_actors import forget, stored_actor
 from cara_fed.jobs import queue
 from cara_fed.jobs.registry import JobContext, RetryPolicy, job_kind
 from cara_fed.models import Account
@@ -45,26 +46,34 @@ def handles(*activity_types: str) -> Callable[[Handler], Handler]:
     return register
 
 
-async def enqueue_incoming(activity: dict[str, Any], *, signer: str, recipient: str | None) -> None:
-    """Store the activity as a job; a second delivery of the same id is not stored again."""
+async def enqueue_incoming(activity: dict[str, Any], *, signer: str, recipient: str | None) -> bool:
+    """Store the activity as a job; a second delivery of the same id is not stored again (False).
+    The inbox's request path goes through federation/inbox_intake.py, which writes the same row."""
     activity_id = activity.get("id")
     unique = f"inbox:{activity_id}" if isinstance(activity_id, str) else None
-    await queue.enqueue(INBOX_JOB, {"activity": activity, "signer": signer, "recipient": recipient},
-                        unique_key=unique)
+    job = await queue.enqueue(INBOX_JOB, {"activity": activity, "signer": signer, "recipient": recipient},
+                              unique_key=unique)
+    return job is not None
 
 
 @job_kind(INBOX_JOB, policy=INBOX_POLICY)
 async def process_incoming(ctx: JobContext) -> None:
     federation: Federation = ctx.services["federation"]
     activity = ctx.payload["activity"]
-    handler = next((HANDLERS[t] for t in sorted(types(activity)) if t in HANDLERS), None)
+    activity_types = types(activity)
+    handler = next((HANDLERS[t] for t in sorted(activity_types) if t in HANDLERS), None)
     if handler is None:
-        log.debug("activity type not handled", extra={"types": sorted(types(activity))})
+        log.debug("activity type not handled", extra={"types": sorted(activity_types)})
         return
-    if await is_suspended(ctx.payload["signer"]):
+    signer = ctx.payload["signer"]
+    if await is_suspended(signer):
         return  # its domain was suspended (or left the allow-list) after the activity was accepted
-    await host_is_alive(ctx.payload["signer"])  # it talks to us: deliver to it again (if we had stopped)
-    actor = await federation.actors.get_actor(ctx.payload["signer"])  # ActorUnavailable: retried later
+    await host_is_alive(signer)  # it talks to us: deliver to it again (if we had stopped)
+    actor = await stored_actor(federation.actors, signer)  # ActorUnavailable: retried later
     if actor.suspended_at is not None:
         return
-    await handler(Incoming(federation, activity, actor, ctx.payload.get("recipient")))
+    try:
+        await handler(Incoming(federation, activity, actor, ctx.payload.get("recipient")))
+    except BaseException:
+        forget(federation.actors, signer)  # the handler may have changed the actor's object without saving it
+        raise

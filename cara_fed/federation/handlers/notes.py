@@ -19,10 +19,13 @@ from activitypub.fetch import FetchError
 from activitypub.parsing import PUBLIC_ADDRESSES, as_list, ref, types
 from cara_fed.federation.actors import ActorUnavailable
 from cara_fed.federation.domains import is_suspended
+from cara_fed.federation import note_rows
 from cara_fed.federation.inbox import Incoming, handles
 from cara_fed.federation.remote_actors import first_url, origin, plain_text
+from cara_fed.federation.urls import LocalUrls
+from cara_fed.ids import snowflake_id
 from cara_fed.jobs.queue import enqueue
-from cara_fed.models import Account, Favourite, MediaAttachment, Mention, Notification, Status, Tag
+from cara_fed.models import Account, Favourite, MediaAttachment, Notification, Status
 from cara_fed.sanitize import sanitize_html
 
 # Remote images are fetched and cached by this job (its handler: cara_fed/services/remote_media.py).
@@ -84,43 +87,80 @@ async def object_from_origin(incoming: Incoming, value: Any) -> dict[str, Any] |
 
 
 async def store_note(incoming: Incoming, document: dict[str, Any]) -> Status | None:
-    """Store a remote post (idempotent: an existing or tombstoned uri is left alone)."""
+    """Store a remote post (idempotent: an existing or tombstoned uri is left alone); the stored (or already
+    stored) status, with its account."""
+    status_id = await store_note_id(incoming, document)
+    return None if status_id is None else await Status.filter(id=status_id).select_related("account").first()
+
+
+async def store_note_id(incoming: Incoming, document: dict[str, Any]) -> int | None:
+    """store_note without reading the status back (a Create needs nothing of it): the id of the new or the
+    already stored live status, or None."""
     uri = ref(document)
     if uri is None or len(uri) > 2048 or not types(document) & NOTE_TYPES:
         return None
-    if incoming.federation.urls.is_local(uri):
+    urls = incoming.federation.urls
+    if urls.is_local(uri):
         return None
-    existing = await Status.filter(uri=uri).select_related("account").first()
     author_uri = ref(document.get("attributedTo"))
-    if existing is not None:
-        if existing.deleted_at is None:
-            return existing
-        if author_uri is None or existing.account.uri == author_uri:
-            return None  # its author deleted it before it arrived: it stays deleted
-        # A Delete-before-Create placeholder left by another account of the author's server: void, since
-        # nobody deletes another account's post (on_delete).
-        await Status.filter(id=existing.id, deleted_at__not_isnull=True).delete()
-    if author_uri is None or (author_uri != incoming.actor.uri and await is_suspended(author_uri)):
-        return None  # (a post of a refused domain, boosted or quoted from elsewhere: not fetched, not kept)
-    author = incoming.actor if author_uri == incoming.actor.uri else \
-        await incoming.federation.actors.get_actor(author_uri)
-    parent = await known_status(incoming, ref(document.get("inReplyTo")))
+    if author_uri is not None and author_uri == incoming.actor.uri:
+        author = incoming.actor  # the usual case: a stored uri shows up as a conflict of the insert below
+    else:
+        settled, found = await _settle_existing(uri, author_uri)
+        if settled:
+            return found
+        if author_uri is None or await is_suspended(author_uri):
+            return None  # (a post of a refused domain, boosted or quoted from elsewhere: not fetched, not kept)
+        author = await incoming.federation.actors.get_actor(author_uri)
+    parent_uri = ref(document.get("inReplyTo"))
+    parent = await note_rows.reply_target(urls.status_from_url(parent_uri), parent_uri) if parent_uri else None
     content_map = document.get("contentMap") if isinstance(document.get("contentMap"), dict) else {}
     content = document.get("content") if isinstance(document.get("content"), str) else ""
-    async with in_transaction() as conn:
-        status = await Status.create(
-            account=author, uri=uri, url=_fits(first_url(document.get("url"))) or uri, local=False,
-            content=sanitize_html(content[:MAX_CONTENT_CHARS]), spoiler_text=plain_text(document.get("summary"), 500),
-            sensitive=document.get("sensitive") is True, visibility=visibility_of(document, author),
-            language=next((k for k in content_map if isinstance(k, str) and LANGUAGE_RE.fullmatch(k)
-                           and len(k) <= 16), None),
-            in_reply_to=parent, in_reply_to_account_id=parent.account_id if parent else None, using_db=conn)
-        media_ids = await _store_attachments(status, author, document, conn)
-        for media_id in media_ids:  # cached by services/remote_media.py, in its own job
-            await enqueue(REMOTE_MEDIA_CACHE_JOB, {"media_id": media_id},
-                          unique_key=f"{REMOTE_MEDIA_CACHE_JOB}:{media_id}", using_db=conn)
-        await _store_tags(incoming, status, author, document, conn)
-    return status
+    row = note_rows.RemoteStatus(
+        account_id=author.id, uri=uri, url=_fits(first_url(document.get("url"))) or uri,
+        content=sanitize_html(content[:MAX_CONTENT_CHARS]), spoiler_text=plain_text(document.get("summary"), 500),
+        sensitive=document.get("sensitive") is True, visibility=visibility_of(document, author),
+        language=next((k for k in content_map if isinstance(k, str) and LANGUAGE_RE.fullmatch(k) and len(k) <= 16),
+                      None),
+        in_reply_to_id=parent[0] if parent else None, in_reply_to_account_id=parent[1] if parent else None)
+    mentioned, hashtags = _tags(urls, document)
+    attachments = [a for a in as_list(document.get("attachment")) if isinstance(a, dict)][:MAX_ATTACHMENTS]
+    for _ in range(2):  # a second time after voiding a placeholder (or losing a race with a Delete)
+        status_id = snowflake_id()
+        if attachments:  # their rows and cache jobs go through the ORM and the queue, in the same transaction
+            async with in_transaction() as conn:
+                done = await note_rows.run_in_transaction(
+                    conn, note_rows.status_statements(conn, status_id, row, mentioned, hashtags))
+                if done[0]:
+                    for media_id in await _store_attachments(status_id, author, attachments, conn):
+                        await enqueue(REMOTE_MEDIA_CACHE_JOB, {"media_id": media_id},  # services/remote_media.py
+                                      unique_key=f"{REMOTE_MEDIA_CACHE_JOB}:{media_id}", using_db=conn)
+        else:
+            conn = Status._meta.db
+            done = await note_rows.run_in_transaction(
+                conn, note_rows.status_statements(conn, status_id, row, mentioned, hashtags))
+        if done[0]:
+            return status_id
+        settled, found = await _settle_existing(uri, author_uri)  # the uri is stored already
+        if settled:
+            return found
+    return None
+
+
+async def _settle_existing(uri: str, author_uri: str | None) -> tuple[bool, int | None]:
+    """What a stored row with this uri decides: (True, its id) when it is live (a repeat: nothing to do);
+    (True, None) when its author deleted it before it arrived (it stays deleted); (False, None) when there is
+    no such row, or it was a Delete-before-Create placeholder left by another account of the author's
+    server, voided here since nobody deletes another account's post (on_delete): store it then."""
+    existing = await note_rows.existing_status(uri)
+    if existing is None:
+        return False, None
+    if existing["deleted_at"] is None:
+        return True, int(existing["id"])
+    if author_uri is None or existing["author_uri"] == author_uri:
+        return True, None
+    await Status.filter(id=existing["id"], deleted_at__not_isnull=True).delete()
+    return False, None
 
 
 def _fits(url: str | None, limit: int = 2048) -> str | None:
@@ -128,13 +168,11 @@ def _fits(url: str | None, limit: int = 2048) -> str | None:
     return url if url is not None and len(url) <= limit else None
 
 
-async def _store_attachments(status: Status, author: Account, document: dict[str, Any],
+async def _store_attachments(status_id: int, author: Account, attachments: list[dict[str, Any]],
                              conn: BaseDBAsyncClient) -> list[int]:
     """The attachments as rows (the ids of the images, for the cache job)."""
     images: list[int] = []
-    for position, item in enumerate(a for a in as_list(document.get("attachment")) if isinstance(a, dict)):
-        if position >= MAX_ATTACHMENTS:
-            break
+    for position, item in enumerate(attachments):
         url = _fits(first_url(item.get("url")))
         if url is None:
             continue  # no usable (or an absurdly long) URL: skip this attachment, keep the post
@@ -143,7 +181,7 @@ async def _store_attachments(status: Status, author: Account, document: dict[str
         focus_x, focus_y = ([float(v) if isinstance(v, (int, float)) else 0.0 for v in focus] + [0.0, 0.0])[:2]
         size = {k: item[k] for k in ("width", "height") if isinstance(item.get(k), int)}
         row = await MediaAttachment.create(
-            account=author, status=status, position=position, remote_url=url, content_type=media_type,
+            account=author, status_id=status_id, position=position, remote_url=url, content_type=media_type,
             type="image" if (media_type or "").startswith("image/") or "Image" in types(item) else "unknown",
             description=plain_text(item.get("name") or item.get("summary"), 5000),
             blurhash=item["blurhash"] if isinstance(item.get("blurhash"), str)
@@ -155,31 +193,28 @@ async def _store_attachments(status: Status, author: Account, document: dict[str
     return images
 
 
-async def _store_tags(incoming: Incoming, status: Status, author: Account, document: dict[str, Any],
-                      conn: BaseDBAsyncClient) -> None:
-    urls = incoming.federation.urls
+def _tags(urls: LocalUrls, document: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(local usernames mentioned, hashtag names), each distinct and in order, from the first MAX_TAGS tags."""
+    mentioned: dict[str, None] = {}
+    hashtags: dict[str, None] = {}
     for item in [t for t in as_list(document.get("tag")) if isinstance(t, dict)][:MAX_TAGS]:
-        if "Mention" in types(item):
+        item_types = types(item)
+        if "Mention" in item_types:
             username = urls.username_from_url(ref(item.get("href")) or "")
-            mentioned = await Account.filter(username=username, domain=None).first() if username else None
-            if mentioned is None:
-                continue
-            _, created = await Mention.get_or_create(status=status, account=mentioned, using_db=conn)
-            if created:
-                await Notification.create(account=mentioned, from_account=author, type="mention", status=status,
-                                          using_db=conn)
-        elif "Hashtag" in types(item) and isinstance(item.get("name"), str):
+            if username:
+                mentioned[username] = None
+        elif "Hashtag" in item_types and isinstance(item.get("name"), str):
             name = item["name"].lstrip("#").lower()
             if HASHTAG_RE.fullmatch(name):
-                tag, _ = await Tag.get_or_create(name=name, using_db=conn)
-                await status.tags.add(tag, using_db=conn)
+                hashtags[name] = None
+    return list(mentioned), list(hashtags)
 
 
 @handles("Create")
 async def on_create(incoming: Incoming) -> None:
     document = await object_from_origin(incoming, incoming.activity.get("object"))
     if document is not None:
-        await store_note(incoming, document)
+        await store_note_id(incoming, document)
 
 
 @handles("Delete")
