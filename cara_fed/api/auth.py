@@ -3,8 +3,10 @@ parameter, which Mastodon also accepts) and the scopes each endpoint needs.
 
 Mastodon's rules (app/controllers/api/base_controller.rb): an unknown or revoked token is 401 "The access
 token is invalid" wherever a token is required; a token without the scope is 403; an app-only token on an
-endpoint that acts as a user is 422 "This method requires an authenticated user". Public endpoints treat
-a bad token as no token (Tusky sends its token everywhere)."""
+endpoint that acts as a user is 422 "This method requires an authenticated user"; a live token of a person
+who may not act yet (a sign-up waiting for approval) is 403 with the reason there (require_user!), and
+only its app counts on app-level endpoints. Public endpoints treat a bad token as no token (Tusky sends
+its token everywhere)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,10 @@ class OutsideScopes(CaraError):
 
 class UserRequired(CaraError):
     status = 422
+
+
+class NotYet(CaraError):
+    status = 403
 
 
 INVALID_TOKEN = "The access token is invalid"
@@ -71,6 +77,13 @@ def authorized(*scopes: str, user: bool = True, optional: bool = False) -> Calla
                     g.auth = None  # a token without the scope reads a public endpoint as anyone would
                     return await view(*args, **kwargs)
                 raise OutsideScopes("This action is outside the authorized scopes")
+            if not auth.acts:
+                if optional:
+                    g.auth = None  # reads public endpoints as anyone would
+                    return await view(*args, **kwargs)
+                if user:
+                    raise NotYet(auth.refusal or "")
+                g.auth = auth.app_only()  # app-level endpoints: the app, not the person
             if user and auth.user is None and not optional:
                 raise UserRequired("This method requires an authenticated user")
             return await view(*args, **kwargs)

@@ -83,7 +83,7 @@ async def streaming() -> Response | None:
     token = (header[7:].strip() if header.lower().startswith("bearer ") else "") or websocket.args.get(
         "access_token", "") or protocol
     auth = await authenticate(token) if token else None
-    if auth is None or auth.account is None:
+    if auth is None or auth.account is None or not auth.acts:
         return Response(orjson.dumps({"error": "Missing access token"}), status=401,
                         content_type="application/json")
     if not auth.allows(*READ_SCOPES):
@@ -115,7 +115,8 @@ async def streaming() -> Response | None:
         interval = min(10.0, max(0.5, 20 * streams.poll_seconds))
         while True:
             await asyncio.sleep(interval)
-            if await authenticate(token) is None:
+            auth = await authenticate(token)
+            if auth is None or not auth.acts:
                 await websocket.close(1008, "The access token is invalid")
                 return
 

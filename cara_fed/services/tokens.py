@@ -72,21 +72,38 @@ async def issue_token(app: OAuthApp | None, user: User | None, scopes: list[str]
     return IssuedToken(access_token=secret, scopes=scopes, created_at=row.created_at)
 
 
+# Mastodon's words for a person whose token is live but who may not act yet (Api::BaseController
+# require_user!): clients show them, where a 401 would make them drop the token and sign out.
+PENDING_APPROVAL = "Your login is currently pending approval"
+
+
 @dataclass(frozen=True)
 class TokenAuth:
-    """Who a request acts as: the token's app, and its user and account (None for an app-only token)."""
+    """Who a request acts as: the token's app, and its user and account (None for an app-only token).
+    ``refusal``: why its user may not act (yet), e.g. a sign-up waiting for approval; None when it may."""
     token_id: int
     app_id: int | None
     scopes: frozenset[str]
     user: User | None
     account: Account | None
+    refusal: str | None = None
 
     def allows(self, *any_of: str) -> bool:
         return any(scope_covers(self.scopes, s) for s in any_of)
 
+    @property
+    def acts(self) -> bool:
+        """The token may act as its user (or is an app-only token)."""
+        return self.refusal is None
+
+    def app_only(self) -> TokenAuth:
+        return TokenAuth(token_id=self.token_id, app_id=self.app_id, scopes=self.scopes, user=None, account=None)
+
 
 async def authenticate(secret: str) -> TokenAuth | None:
-    """The live token with this secret, or None (unknown, revoked, or its account suspended or unapproved)."""
+    """The live token with this secret, or None (unknown, revoked, or its account suspended or locked out
+    by a forced password reset). A pending sign-up's token is returned with ``refusal`` set: Mastodon
+    answers it 403 "pending approval", not 401."""
     if not secret or len(secret) > 512:
         return None
     row = await OAuthToken.filter(token_digest=digest(secret), revoked_at=None).select_related(
@@ -94,14 +111,14 @@ async def authenticate(secret: str) -> TokenAuth | None:
     if row is None:
         return None
     user = row.user
-    if user is not None and (user.account.suspended_at is not None or not user.approved
-                             or user.must_change_password):
+    if user is not None and (user.account.suspended_at is not None or user.must_change_password):
         return None  # (a forced password reset: nothing works until the password is changed on the website)
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY:
         await OAuthToken.filter(id=row.id).update(last_used_at=now)
     return TokenAuth(token_id=row.id, app_id=row.app_id, scopes=frozenset(row.scopes.split()), user=user,
-                     account=user.account if user is not None else None)
+                     account=user.account if user is not None else None,
+                     refusal=PENDING_APPROVAL if user is not None and not user.approved else None)
 
 
 async def revoke_token(secret: str, app_id: int) -> bool:

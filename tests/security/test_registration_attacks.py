@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from cara_fed.models import Invite, OAuthToken, User
+from cara_fed.models import Account, Invite, OAuthToken, Status, User
 from cara_fed.services import invites
 from tests.support.api import make_user
 from tests.support.oauth_flow import OAuthClient
@@ -77,7 +77,7 @@ async def test_role_and_approval_parameters_are_ignored(oauth: OAuthClient) -> N
     assert got.status == 200, got.body
     user = await User.get(account__username="mira").select_related("account")
     assert user.role == "user" and user.approved is False and user.account.locked is False
-    assert (await oauth.whoami(got.body["access_token"])).status == 401
+    assert (await oauth.whoami(got.body["access_token"])).status == 403  # pending approval
 
 
 async def test_a_pending_accounts_token_can_do_nothing(oauth: OAuthClient) -> None:
@@ -85,11 +85,21 @@ async def test_a_pending_accounts_token_can_do_nothing(oauth: OAuthClient) -> No
     app, token = await app_token(oauth)
     got = await api_sign_up(oauth, token, reason="hi")
     pending = {"Authorization": f"Bearer {got.body['access_token']}"}
+    stored_before = (await counts(), await Status.all().count(),
+                     await Account.filter(display_name="x").count())
     for method, path, body in [("GET", "/api/v1/timelines/home", None),
                                ("POST", "/api/v1/statuses", {"status": "sneaking in"}),
                                ("PATCH", "/api/v1/accounts/update_credentials", {"display_name": "x"})]:
         answer = await oauth.request(method, path, headers=pending, json=body)
-        assert answer.status == 401, (path, answer.body)
+        assert answer.status == 403, (path, answer.body)
+        assert answer.body == {"error": "Your login is currently pending approval"}
+    assert (await counts(), await Status.all().count(),
+            await Account.filter(display_name="x").count()) == stored_before == (stored_before[0], 0, 0)
+    # Public endpoints read it as no token at all; an app-level one sees only the app.
+    public = await oauth.request("GET", "/api/v1/timelines/public", headers=pending)
+    assert public.status == 200 and public.body == []
+    app_check = await oauth.request("GET", "/api/v1/apps/verify_credentials", headers=pending)
+    assert app_check.status == 200 and app_check.body["name"]
     page = await oauth.open_authorize(oauth.query(app))
     before = await counts()
     refused = await oauth.submit(page.form(), "mira")

@@ -89,8 +89,10 @@ async def test_approval_mode_needs_a_reason_and_leaves_the_account_pending_until
     pending_token = got.body["access_token"]
     user = await User.get(account__username="mira")
     assert not user.approved and user.sign_up_reason == "I paint birds and would like to share them here."
-    # As Mastodon, the token exists but cannot be used before approval.
-    assert (await oauth.whoami(pending_token)).status == 401
+    # As Mastodon, the token exists but cannot be used before approval: 403 with the reason (a client shows
+    # it; a 401 would make it drop the token).
+    waiting = await oauth.whoami(pending_token)
+    assert waiting.status == 403 and waiting.body == {"error": "Your login is currently pending approval"}
     login = await oauth.token({"grant_type": "password", "username": "mira", "password": PASSWORD}, app=app)
     assert login.status == 400 and login.body["error"] == "invalid_grant"
     assert "waiting for approval" in login.body["error_description"]
