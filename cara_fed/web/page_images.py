@@ -1,9 +1,10 @@
 """How a page draws an image: ``src``, ``srcset`` from the stored derivatives, intrinsic ``width`` and
 ``height`` (so nothing moves while images load) and the alt text.
 
-The derivatives (media/process.py): thumbnail 400 px and preview 1280 px on the long edge, full size up to
-``media.full_size_max_edge``, all WebP, each with a JPEG/PNG twin for federation; an untouched original
-when the artist asked for it (then ``meta.original`` is that file's size). Link previews (OpenGraph) get the
+The derivatives (media/process.py): thumbnail 400 px and preview 1280 px on the long edge, WebP each with
+a JPEG/PNG twin for federation; the full size up to ``media.full_size_max_edge``, one JPEG/PNG (often the
+upload itself, metadata rewritten: media/kept.py); an untouched original when the artist asked for it
+(then ``meta.original`` is that file's size). Link previews (OpenGraph) get the
 preview's JPEG/PNG twin: not every unfurler reads WebP."""
 
 from __future__ import annotations
