@@ -91,6 +91,9 @@ class User(SnowflakeModel):
     sign_up_reason = fields.TextField(default="", db_default="")  # approval-required registrations
     invite_code = fields.CharField(max_length=64, null=True)  # the invite used to sign up
     must_change_password = fields.BooleanField(default=False, db_default=False)  # an admin forced a reset
+    # Mastodon's "freeze" (User#disable!): no sign-in and the tokens refused while set; the account stays
+    # visible and federated, and the tokens work again once it is cleared (services/moderation_accounts).
+    disabled = fields.BooleanField(default=False, db_default=False)
     # Commissions and studio choices shown on the profile (portfolio issue).
     commissions = fields.CharField(max_length=16, default="closed", db_default="closed")  # open|closed|waitlist
 
