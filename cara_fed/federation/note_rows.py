@@ -10,34 +10,21 @@ their links likewise.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
-from tortoise.exceptions import IntegrityError, OperationalError
-from tortoise.transactions import in_transaction
+from tortoise.backends.base.client import BaseDBAsyncClient
 
+from cara_fed.federation import sqlite_batches
 from cara_fed.ids import snowflake_id
 from cara_fed.models import Account
 
 
-@lru_cache(maxsize=64)
-def _postgres(sql: str) -> str:
-    """``?`` placeholders as ``$1, $2...`` (no statement here has a literal question mark)."""
-    parts = sql.split("?")
-    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
-
-
 async def rows(conn: BaseDBAsyncClient | None, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
-    """One raw statement with ``?`` placeholders, on ``conn`` (a transaction) or the default connection."""
-    conn = conn or Account._meta.db
-    if conn.capabilities.dialect == "postgres":
-        sql = _postgres(sql)
-    return list(await conn.execute_query_dict(sql, list(params)))
+    """One read with ``?`` placeholders, on ``conn`` or the current connection, with other tasks' on SQLite."""
+    return (await sqlite_batches.run(conn or Account._meta.db, [(sql, params)], write=False))[0]
 
 
 def db_time(conn: BaseDBAsyncClient, value: datetime) -> object:
@@ -83,7 +70,7 @@ async def reply_target(local: tuple[str, int] | None, uri: str | None) -> tuple[
     return None
 
 
-Statement = tuple[str, list[object]]
+Statement = sqlite_batches.Statement
 
 
 def status_statements(conn: BaseDBAsyncClient, status_id: int, status: RemoteStatus, mentioned: Sequence[str],
@@ -126,36 +113,7 @@ def status_statements(conn: BaseDBAsyncClient, status_id: int, status: RemoteSta
     return statements
 
 
-async def run_in_transaction(conn: BaseDBAsyncClient, statements: Sequence[Statement]) -> list[list[dict[str, Any]]]:
-    """Each statement's rows, all in one transaction (``conn``: one started by the caller) or, on SQLite
-    outside a transaction, in one trip to aiosqlite's thread: BEGIN IMMEDIATE, the statements, COMMIT.
-
-    Each trip to that thread (a queue put, a thread switch, a wake-up of the event loop) costs more CPU than
-    a small statement itself; a transaction through tortoise is five or more of them (bench/inbox_handler.py)."""
-    if isinstance(conn, TransactionalDBClient):
-        return [await rows(conn, sql, params) for sql, params in statements]
-    if conn.capabilities.dialect == "sqlite" and hasattr(conn, "acquire_connection"):
-        async with conn.acquire_connection() as connection:  # tortoise's lock: no other query meanwhile
-            run = getattr(connection, "_execute", None)  # aiosqlite: runs a function in its thread
-            if run is not None:
-                try:
-                    return await run(_sqlite_batch, connection, list(statements))
-                except sqlite3.IntegrityError as exc:
-                    raise IntegrityError(exc) from exc
-                except sqlite3.OperationalError as exc:
-                    raise OperationalError(exc) from exc
-    async with in_transaction() as tx:
-        return [await rows(tx, sql, params) for sql, params in statements]
-
-
-def _sqlite_batch(connection: Any, statements: list[Statement]) -> list[list[dict[str, Any]]]:
-    """In aiosqlite's thread, on its sqlite3 connection (autocommit mode: transactions are explicit)."""
-    db: sqlite3.Connection = connection._conn
-    db.execute("BEGIN IMMEDIATE")  # the write lock up front, as cara_fed/sqlite_backend.py's transactions
-    try:
-        results = [[dict(row) for row in db.execute(sql, params).fetchall()] for sql, params in statements]
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
-    return results
+async def write(conn: BaseDBAsyncClient, statements: Sequence[Statement]) -> list[list[dict[str, Any]]]:
+    """Each statement's rows, all applied in one transaction (``conn``'s when it is one), with other tasks'
+    statements in one trip on SQLite (federation/sqlite_batches.py)."""
+    return await sqlite_batches.run(conn, statements, write=True)

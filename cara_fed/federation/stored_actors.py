@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from cara_fed.federation import sqlite_batches
 from cara_fed.federation.actors import ACTOR_REFRESH_AFTER, RemoteActors
 from cara_fed.models import Account
 
@@ -24,15 +25,12 @@ MAX_CACHED = 4096  # actors; past it the cache starts again (a burst comes from 
 _CACHES: WeakKeyDictionary[RemoteActors, dict[str, tuple[dict[str, Any], Account]]] = WeakKeyDictionary()
 
 
-def _sql(dialect: str) -> str:
-    return f"SELECT * FROM accounts WHERE uri = {'$1' if dialect == 'postgres' else '?'}"
-
-
 async def stored_actor(actors: RemoteActors, uri: str) -> Account:
     """``actors.get_actor(uri)`` (the stored actor, refetched when older than a day; ActorUnavailable when it
     is neither stored nor fetchable), with the stored, fresh case answered by one raw query."""
-    conn = Account._meta.db
-    rows = await conn.execute_query_dict(_sql(conn.capabilities.dialect), [uri])
+    # (with other jobs' reads in one trip on SQLite: federation/sqlite_batches.py)
+    rows, = await sqlite_batches.run(Account._meta.db, [("SELECT * FROM accounts WHERE uri = ?", [uri])],
+                                     write=False)
     if not rows:
         return await actors.get_actor(uri)
     row = rows[0]

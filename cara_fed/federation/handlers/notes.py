@@ -129,7 +129,7 @@ async def store_note_id(incoming: Incoming, document: dict[str, Any]) -> int | N
         status_id = snowflake_id()
         if attachments:  # their rows and cache jobs go through the ORM and the queue, in the same transaction
             async with in_transaction() as conn:
-                done = await note_rows.run_in_transaction(
+                done = await note_rows.write(
                     conn, note_rows.status_statements(conn, status_id, row, mentioned, hashtags))
                 if done[0]:
                     for media_id in await _store_attachments(status_id, author, attachments, conn):
@@ -137,7 +137,7 @@ async def store_note_id(incoming: Incoming, document: dict[str, Any]) -> int | N
                                       unique_key=f"{REMOTE_MEDIA_CACHE_JOB}:{media_id}", using_db=conn)
         else:
             conn = Status._meta.db
-            done = await note_rows.run_in_transaction(
+            done = await note_rows.write(
                 conn, note_rows.status_statements(conn, status_id, row, mentioned, hashtags))
         if done[0]:
             return status_id
