@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 PURGE_EVERY_SECONDS = 600.0
 MAX_LOOP_BACKOFF_SECONDS = 30.0
+# A finished job that frees fewer slots than a claim batch wakes the loop this much later, with whatever else
+# finishes meanwhile: never at the next poll, since slow jobs (a remote host timing out) may hold the other
+# slots for long.
+GATHER_SECONDS = 0.005
 _DEFAULT_POLICY = RetryPolicy()
 
 
@@ -55,10 +59,11 @@ class JobRunner:
         # Jobs that ran to success here and are not marked done yet: the loop marks them all in one statement
         # at its next turn (see _record_finished).
         self._finished: list[Job] = []
-        # Slots that must be free before a finished job wakes the loop (which then records the outcomes and
-        # claims again): a wake-up per job cost a claim and a completion statement per job.
+        # Slots that must be free before a finished job wakes the loop at once (which then records the
+        # outcomes and claims again): a wake-up per job cost a claim and a completion statement per job.
         self._wake_at_free = max(1, concurrency // 4)
         self._wakeup = asyncio.Event()
+        self._wake_timer: asyncio.TimerHandle | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -77,6 +82,7 @@ class JobRunner:
         try:
             while not stop.is_set():
                 self._wakeup.clear()  # before looking: a wake-up during the look is not lost
+                self._cancel_wake_timer()
                 try:
                     await self._record_finished()
                     # Heartbeat first: after a stall, jobs whose lease ran out are dropped, not run twice.
@@ -137,7 +143,18 @@ class JobRunner:
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
         if not self._running or self.concurrency - len(self._running) >= self._wake_at_free:
-            self._wakeup.set()  # enough free slots to be worth a claim (the poll claims for fewer)
+            self._wakeup.set()  # enough free slots to be worth a claim now
+        elif self._wake_timer is None:
+            self._wake_timer = asyncio.get_running_loop().call_later(GATHER_SECONDS, self._timed_wake)
+
+    def _timed_wake(self) -> None:
+        self._wake_timer = None
+        self._wakeup.set()
+
+    def _cancel_wake_timer(self) -> None:
+        if self._wake_timer is not None:
+            self._wake_timer.cancel()
+            self._wake_timer = None
 
     async def _record_finished(self) -> None:
         """Mark the jobs that succeeded since the last turn done, in one statement.
@@ -207,6 +224,7 @@ class JobRunner:
     async def _shutdown(self) -> None:
         """Give running jobs the grace period (still renewing their leases), then cancel and release the
         rest. Never raises: a failed release only means the leases run out and the jobs run again later."""
+        self._cancel_wake_timer()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.shutdown_grace_seconds
         pending = set(self._running)

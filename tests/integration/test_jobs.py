@@ -267,6 +267,32 @@ async def test_the_runner_loop_runs_jobs_until_stopped(tmp_path: Path) -> None:
     assert len(effect_lines(tmp_path)) == 10
 
 
+async def test_slots_freed_next_to_slow_jobs_are_refilled_without_waiting_for_the_poll(tmp_path: Path) -> None:
+    """The loop wakes per batch of free slots; a slot freed while slow jobs hold the others (a remote host
+    timing out) is still refilled within moments, not at the next poll."""
+    gate = tmp_path / "gate"
+    for _ in range(7):
+        await queue.enqueue("test.effect", effect_payload(tmp_path, gate=str(gate)))
+    for _ in range(5):
+        await queue.enqueue("test.effect", effect_payload(tmp_path))
+    stop = asyncio.Event()
+    loop_runner = runner(concurrency=8, poll_seconds=30, lease_seconds=60)
+    task = asyncio.create_task(loop_runner.run(stop))
+    for _ in range(500):
+        if len(effect_lines(tmp_path)) == 5:
+            break
+        await asyncio.sleep(0.02)
+    assert len(effect_lines(tmp_path)) == 5  # the quick jobs, one slot at a time, while the gate is shut
+    gate.touch()
+    for _ in range(500):
+        if await Job.filter(state=DONE).count() == 12:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert await Job.filter(state=DONE).count() == 12
+
+
 async def test_a_long_job_keeps_its_lease_by_heartbeat_and_is_released_on_shutdown(tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     started = tmp_path / "started.log"
