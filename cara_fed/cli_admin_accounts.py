@@ -20,7 +20,10 @@ def add_account_commands(commands: Any, common: argparse.ArgumentParser) -> None
                             ("suspend", "suspend an account (no login, content hidden, other servers told)"),
                             ("unsuspend", "lift a suspension"),
                             ("silence", "limit an account (hidden from public timelines)"),
-                            ("unsilence", "lift a limit")):
+                            ("unsilence", "lift a limit"),
+                            ("disable", "freeze a local login (no sign-in, apps refused; the account stays "
+                                        "visible)"),
+                            ("enable", "unfreeze a local login (its apps work again)")):
         action = accounts.add_parser(name, parents=[common], help=help_text)
         action.add_argument("account", help="id, name (local) or name@host (remote)")
         action.set_defaults(run=_account_action, action=name)
@@ -34,6 +37,7 @@ def add_account_commands(commands: Any, common: argparse.ArgumentParser) -> None
     group.add_argument("--pending", action="store_true", help="only sign-ups waiting for approval")
     group.add_argument("--remote", action="store_true", help="remote accounts instead of local ones")
     group.add_argument("--suspended", action="store_true", help="only suspended accounts (local and remote)")
+    group.add_argument("--disabled", action="store_true", help="only frozen (disabled) logins")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(run=_account_list)
 
@@ -65,7 +69,8 @@ def refusal(account: Any, exc: Any) -> str:
 
 _DONE = {"approve": ("approved", "was already approved"), "suspend": ("suspended", "was already suspended"),
          "unsuspend": ("unsuspended", "was not suspended"), "silence": ("silenced", "was already silenced"),
-         "unsilence": ("unsilenced", "was not silenced")}
+         "unsilence": ("unsilenced", "was not silenced"), "disable": ("disabled", "was already disabled"),
+         "enable": ("enabled", "was not disabled")}
 
 
 def _account_action(args: argparse.Namespace) -> int:
@@ -85,7 +90,8 @@ def _account_action(args: argparse.Namespace) -> int:
                 raise CommandFailed(f"{_handle(account)} is a remote account: there is nothing to approve")
             run = {"approve": registrations.approve, "suspend": moderation.suspend_account,
                    "unsuspend": moderation.unsuspend_account, "silence": moderation.silence_account,
-                   "unsilence": moderation.unsilence_account}[args.action]
+                   "unsilence": moderation.unsilence_account, "disable": moderation.disable_login,
+                   "enable": moderation.enable_login}[args.action]
             result = await run(None, account.id)
         except CaraError as exc:
             raise CommandFailed(refusal(account, exc)) from None
@@ -118,6 +124,7 @@ def _account_role(args: argparse.Namespace) -> int:
 def _state(view: Any) -> str:
     account, user = view.account, view.user
     marks = [m for m, on in (("pending", user is not None and not user.approved),
+                             ("disabled", user is not None and user.disabled),
                              ("suspended", account.suspended_at is not None),
                              ("silenced", account.silenced_at is not None),
                              ("sensitive", account.sensitized_at is not None)) if on]
@@ -131,7 +138,8 @@ def _account_list(args: argparse.Namespace) -> int:
     from cara_fed.services.paging import Page
 
     wanted = AccountFilter(origin=None if args.suspended else "remote" if args.remote else "local",
-                           status="pending" if args.pending else "suspended" if args.suspended else None)
+                           status="pending" if args.pending else "suspended" if args.suspended
+                           else "disabled" if args.disabled else None)
 
     async def work(_settings: Settings) -> None:
         views: list[Any] = []

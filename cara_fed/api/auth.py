@@ -4,7 +4,8 @@ parameter, which Mastodon also accepts) and the scopes each endpoint needs.
 Mastodon's rules (app/controllers/api/base_controller.rb): an unknown or revoked token is 401 "The access
 token is invalid" wherever a token is required; a token without the scope is 403; an app-only token on an
 endpoint that acts as a user is 422 "This method requires an authenticated user"; a live token of a person
-who may not act yet (a sign-up waiting for approval) is 403 with the reason there (require_user!), and
+who may not act (a sign-up waiting for approval, a login a moderator disabled) is 403 with the reason there
+(require_user!: "Your login is currently pending approval" / "... disabled", services/tokens.py), and
 only its app counts on app-level endpoints. Public endpoints treat a bad token as no token (Tusky sends
 its token everywhere)."""
 

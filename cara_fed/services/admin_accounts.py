@@ -10,9 +10,12 @@ docs: methods/admin/accounts):
   report it came from, and, for anything but ``none``, every other open report about the account
   (Admin::AccountAction#reports).
 
-What cara_fed cannot do: ``disable`` (Mastodon's "freeze": no login, account kept visible) needs a column
-on users that does not exist, so it is refused with 422 and ``disabled`` is always false; sign-in IP
-addresses are not recorded, so the ``ip`` filter matches nobody and ``ips`` is always empty."""
+``disable`` is Mastodon's "freeze" (users.disabled, services/moderation_accounts.disable_login): the login
+is refused, the account stays visible and federated; it only applies to local accounts (422 for a remote
+one, which has no login), and the ``disabled`` status lists the frozen logins.
+
+What cara_fed cannot do: sign-in IP addresses are not recorded, so the ``ip`` filter matches nobody and
+``ips`` is always empty."""
 
 from __future__ import annotations
 
@@ -37,8 +40,6 @@ log = logging.getLogger(__name__)
 ORIGINS = ("local", "remote")
 STATUSES = ("active", "pending", "disabled", "silenced", "suspended", "sensitized")
 ACTIONS = ("none", "sensitive", "disable", "silence", "suspend")
-DISABLE_UNSUPPORTED = ("Validation failed: cara_fed cannot disable a login while keeping the account: "
-                       "suspend the account instead")
 MAX_SEARCH = 255
 
 
@@ -102,7 +103,7 @@ def _filtered(wanted: AccountFilter) -> QuerySet[Account]:
     elif status == "pending":
         query = query.filter(user__approved=False)
     elif status == "disabled":
-        query = query.filter(id=-1)  # nothing is disabled here (see the module's note)
+        query = query.filter(user__disabled=True)
     elif status == "silenced":
         query = query.filter(silenced_at__not_isnull=True)
     elif status == "suspended":
@@ -192,8 +193,6 @@ async def take_action(by: User | None, account_id: int, action: str, *, report_i
     require_staff(by)
     if action not in ACTIONS:
         raise ValidationFailed(f"Validation failed: type must be one of {', '.join(ACTIONS)}")
-    if action == "disable":
-        raise ValidationFailed(DISABLE_UNSUPPORTED)
     note = (text or "").strip()
     if len(note) > MAX_NOTE:
         raise ValidationFailed(f"Validation failed: Text is too long (maximum is {MAX_NOTE} characters)")
@@ -212,6 +211,8 @@ async def take_action(by: User | None, account_id: int, action: str, *, report_i
             result = await moderation.silence_account(by, view.account.id)
         elif action == "suspend":
             result = await moderation.suspend_account(by, view.account.id)
+        elif action == "disable":
+            result = await moderation.disable_login(by, view.account.id)  # 422 for a remote account
         elif view.user is not None:
             require_over(by, view.user)  # "none" is still an action on this account
         if action == "none":

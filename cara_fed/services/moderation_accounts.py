@@ -1,5 +1,5 @@
-"""Account moderation: suspend and unsuspend, silence (limit), mark media sensitive, force a password reset,
-change roles. Each action checks who asks (services/staff.py), changes the account in one transaction with
+"""Account moderation: suspend and unsuspend, silence (limit), mark media sensitive, disable (freeze) and
+enable a login, force a password reset, change roles. Each action checks who asks (services/staff.py), changes the account in one transaction with
 whatever must follow it (revoked tokens, the job that tells other servers), and returns what changed, by
 whom and when (a :class:`ModerationResult`, also logged: cara_fed has no audit-log table yet).
 
@@ -19,6 +19,11 @@ app/models/concerns/account/interactions.rb, docs: admin/moderation):
 - silence ("limit"): hidden from public timelines; its follows of anyone become requests (Mastodon's
   FollowService and ActivityPub::Activity::Follow: ``@account.silenced?`` makes a request).
 - sensitize: every post of the account reaches clients as ``sensitive: true``.
+- disable ("freeze"), local account only: the person can no longer sign in (services/sign_ins.py) and
+  their tokens and web sessions are refused while it lasts (API 403 "Your login is currently disabled",
+  services/tokens.py; streams closed), but nothing is revoked and nothing is hidden or federated: the
+  account stays visible here and elsewhere, and enabling makes the same tokens work again (Mastodon's
+  User#disable!/enable!, UserPolicy#disable?/enable?).
 - force password reset: tokens revoked, unused authorization codes dropped; apps cannot sign in
   (services/oauth.sign_in refuses with PASSWORD_CHANGE_REQUIRED) until the person signs in on the website,
   which only shows them the change-password form (web/auth_pages.py), and chooses a new password.
@@ -248,6 +253,28 @@ async def force_password_reset(by: User | None, account_id: int) -> ModerationRe
         await User.filter(id=user.id).using_db(conn).update(must_change_password=True)
         await _revoke_logins(user, now, conn)
     return moderation_result(account, "force_password_reset", by, {"must_change_password": True}, now)
+
+
+async def _set_disabled(by: User | None, account_id: int, action: str, on: bool) -> ModerationResult:
+    account, user = await _target(account_id)
+    if user is None:
+        raise ValidationFailed(f"Validation failed: only local accounts have a login to {action}")
+    require_over(by, user)
+    now = datetime.now(UTC)
+    # Conditional, so a repeated or concurrent action reports "nothing changed" instead of changing twice.
+    if not await User.filter(id=user.id, disabled=not on).update(disabled=on):
+        return moderation_result(account, action, by, {}, now)
+    return moderation_result(account, action, by, {"disabled": on}, now)
+
+
+async def disable_login(by: User | None, account_id: int) -> ModerationResult:
+    """Freeze a local account's login; its tokens stay (refused while it lasts), its content stays up."""
+    return await _set_disabled(by, account_id, "disable", True)
+
+
+async def enable_login(by: User | None, account_id: int) -> ModerationResult:
+    """Lift a freeze: sign-in and the tokens the person still has work again."""
+    return await _set_disabled(by, account_id, "enable", False)
 
 
 # -- roles ------------------------------------------------------------------------------------------------

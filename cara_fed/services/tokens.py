@@ -75,12 +75,16 @@ async def issue_token(app: OAuthApp | None, user: User | None, scopes: list[str]
 # Mastodon's words for a person whose token is live but who may not act yet (Api::BaseController
 # require_user!): clients show them, where a 401 would make them drop the token and sign out.
 PENDING_APPROVAL = "Your login is currently pending approval"
+# A moderator froze the login (users.disabled, Mastodon's User#disable!): the tokens are kept, and refused
+# with these words until the login is enabled again.
+DISABLED = "Your login is currently disabled"
 
 
 @dataclass(frozen=True)
 class TokenAuth:
     """Who a request acts as: the token's app, and its user and account (None for an app-only token).
-    ``refusal``: why its user may not act (yet), e.g. a sign-up waiting for approval; None when it may."""
+    ``refusal``: why its user may not act (yet): a sign-up waiting for approval, a disabled login; None when
+    it may."""
     token_id: int
     app_id: int | None
     scopes: frozenset[str]
@@ -102,8 +106,8 @@ class TokenAuth:
 
 async def authenticate(secret: str) -> TokenAuth | None:
     """The live token with this secret, or None (unknown, revoked, or its account suspended or locked out
-    by a forced password reset). A pending sign-up's token is returned with ``refusal`` set: Mastodon
-    answers it 403 "pending approval", not 401."""
+    by a forced password reset). A pending sign-up's or a disabled login's token is returned with
+    ``refusal`` set: Mastodon answers it 403 "pending approval" or "disabled" (in that order), not 401."""
     if not secret or len(secret) > 512:
         return None
     row = await OAuthToken.filter(token_digest=digest(secret), revoked_at=None).select_related(
@@ -117,8 +121,18 @@ async def authenticate(secret: str) -> TokenAuth | None:
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_EVERY:
         await OAuthToken.filter(id=row.id).update(last_used_at=now)
     return TokenAuth(token_id=row.id, app_id=row.app_id, scopes=frozenset(row.scopes.split()), user=user,
-                     account=user.account if user is not None else None,
-                     refusal=PENDING_APPROVAL if user is not None and not user.approved else None)
+                     account=user.account if user is not None else None, refusal=refusal_of(user))
+
+
+def refusal_of(user: User | None) -> str | None:
+    """Why this user may not act yet, in Mastodon's order (Api::BaseController#require_user!)."""
+    if user is None:
+        return None
+    if not user.approved:
+        return PENDING_APPROVAL
+    if user.disabled:
+        return DISABLED
+    return None
 
 
 async def revoke_token(secret: str, app_id: int) -> bool:

@@ -86,6 +86,21 @@ async def test_accounts(cli: Any, w: AdminWorld) -> None:
     assert ok(cli("user", "unsuspend", "ada")) == ["unsuspended ada"]
 
 
+async def test_disable_and_enable_a_login(cli: Any, w: AdminWorld) -> None:
+    assert ok(cli("accounts", "disable", "ada")) == [f"disabled @ada (id {w.artist.account.id})"]
+    assert (await User.get(id=w.artist.user.id)).disabled
+    assert ok(cli("accounts", "disable", "ada")) == ["@ada was already disabled"]
+    frozen = json.loads(cli("accounts", "list", "--disabled", "--json").stdout)
+    assert [(a["username"], a["state"]) for a in frozen] == [("ada", "disabled")]
+    assert any("@ada" in line and "disabled" in line for line in ok(cli("accounts", "list")))
+    assert_one_line_failure(cli("accounts", "disable", "spammer@bad.example"), 1, "@spammer@bad.example",
+                            "only local accounts have a login to disable")
+    assert ok(cli("accounts", "enable", str(w.artist.account.id))) == [f"enabled @ada (id {w.artist.account.id})"]
+    assert ok(cli("accounts", "enable", "ada")) == ["@ada was not disabled"]
+    assert not await User.filter(disabled=True).exists()
+    assert json.loads(cli("accounts", "list", "--disabled", "--json").stdout) == []
+
+
 async def test_domains(cli: Any, tmp_path: Path, w: AdminWorld) -> None:
     assert ok(cli("domains", "block", "Evil.Example", "--reject-media", "--comment", "raids",
                   "--public-comment", "harassment")) == ["blocked evil.example: suspend (reject-media)"]

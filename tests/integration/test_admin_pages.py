@@ -201,6 +201,51 @@ async def test_account_actions(admin: WebClient, moderator: WebClient, w: AdminW
     assert (await User.get(id=w.artist.user.id)).role == "moderator"
 
 
+async def test_freezing_and_unfreezing_a_login(admin: WebClient, moderator: WebClient, w: AdminWorld) -> None:
+    artist = f"/admin/accounts/{w.artist.account.id}"
+    page = await moderator.get(artist)
+    assert f'action="{artist}/disable"' in page.text and ">Freeze<" in page.text
+    assert f'action="{artist}/enable"' not in page.text
+    remote_page = await moderator.get(f"/admin/accounts/{w.remote.id}")
+    assert "/disable" not in remote_page.text and ">Freeze<" not in remote_page.text  # no login to freeze
+    frozen = await moderator.submit(artist, f"{artist}/disable", {})
+    assert frozen.status == 303 and frozen.location == f"{artist}?done=disabled"
+    assert (await User.get(id=w.artist.user.id)).disabled
+    assert await OAuthToken.filter(user_id=w.artist.user.id, revoked_at=None).exists()  # tokens kept
+    shown = await moderator.get(frozen.location or "")
+    html5lib.HTMLParser(strict=True).parse(shown.text)
+    assert "The login is frozen" in shown.text and '<span class="badge danger">frozen</span>' in shown.text
+    assert f'action="{artist}/enable"' in shown.text and ">Unfreeze<" in shown.text
+    listing = await admin.get("/admin/accounts?status=disabled")
+    html5lib.HTMLParser(strict=True).parse(listing.text)
+    assert "@ada" in listing.text and "@pem" not in listing.text and "1 account match" in listing.text
+    assert '<option value="disabled" selected>' in listing.text
+    unfrozen = await moderator.submit(artist, f"{artist}/enable", {})
+    assert unfrozen.status == 303 and unfrozen.location == f"{artist}?done=enabled"
+    assert not (await User.get(id=w.artist.user.id)).disabled
+    assert "The login is unfrozen" in (await moderator.get(unfrozen.location or "")).text
+    assert "@ada" not in (await admin.get("/admin/accounts?status=disabled")).text
+    # Refused: a remote account (no login), a moderator on an admin, oneself, a form without the token.
+    remote_refused = await admin.submit(f"/admin/accounts/{w.remote.id}", f"/admin/accounts/{w.remote.id}/disable",
+                                        {})
+    assert remote_refused.status == 422 and "only local accounts have a login" in remote_refused.text
+    own = f"/admin/accounts/{w.admin.account.id}"
+    assert (await moderator.submit(own, f"{own}/disable", {})).status == 403
+    assert (await admin.submit(own, f"{own}/disable", {})).status == 403
+    assert (await admin.post(f"{artist}/disable", {})).status == 403
+    assert not await User.filter(disabled=True).exists()
+
+
+async def test_a_report_about_a_local_account_offers_freezing_it(moderator: WebClient, w: AdminWorld) -> None:
+    local = f"/admin/reports/{w.report_on_artist.id}"
+    assert '<option value="disable"' in (await moderator.get(local)).text
+    assert '<option value="disable"' not in (await moderator.get(f"/admin/reports/{w.report.id}")).text
+    done = await moderator.submit(local, f"{local}/action", {"type": "disable", "text": "a break"})
+    assert done.status == 303 and (await User.get(id=w.artist.user.id)).disabled
+    assert (await Report.get(id=w.report_on_artist.id)).action_taken_at is not None
+    assert (await Account.get(id=w.artist.account.id)).suspended_at is None  # frozen, not suspended
+
+
 async def test_refused_account_actions_say_why_and_store_nothing(admin: WebClient, moderator: WebClient,
                                                                w: AdminWorld) -> None:
     own = f"/admin/accounts/{w.admin.account.id}"
@@ -255,7 +300,7 @@ async def test_acting_on_a_report_suspends_and_resolves_the_others(moderator: We
     other = await Report.create(account=w.admin.account, target_account=w.remote, comment="more spam")
     page = f"/admin/reports/{w.report.id}"
     refused = await moderator.submit(page, f"{page}/action", {"type": "disable"})
-    assert refused.status == 422 and "suspend the account instead" in error_of(refused, "action")
+    assert refused.status == 422 and "only local accounts" in error_of(refused, "action")  # a remote account
     assert (await Report.get(id=other.id)).action_taken_at is None
     done = await moderator.submit(page, f"{page}/action", {"type": "suspend", "text": "selling stolen art"})
     assert done.status == 303 and (await Account.get(id=w.remote.id)).suspended_at is not None

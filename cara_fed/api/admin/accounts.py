@@ -1,10 +1,11 @@
 """``/api/v1/admin/accounts`` (docs: methods/admin/accounts): list with Mastodon's v1 filters, one account,
-``action`` (none, sensitive, disable, silence, suspend), ``approve``, ``reject``, ``unsilence``,
+``action`` (none, sensitive, disable, silence, suspend), ``enable``, ``approve``, ``reject``, ``unsilence``,
 ``unsuspend``, ``unsensitive`` and ``DELETE`` (the data of a suspended account). Every answer is an
 Admin::Account, except ``action``'s empty object.
 
 As Mastodon: approve and reject answer 403 for an account that is not waiting (Admin::AccountPolicy
-``approve?``/``reject?`` need a pending user); the list pages by id, 100 by default and 200 at most."""
+``approve?``/``reject?`` need a pending user), enable, approve and reject 403 for a remote account
+(require_local_account!: it has no login); the list pages by id, 100 by default and 200 at most."""
 
 from __future__ import annotations
 
@@ -101,6 +102,16 @@ async def reject(account_id: str) -> Response:
     rendered = await _one(view)  # the answer describes the account as it was (it is deleted)
     await registrations.reject(acting_user(), view.account.id)
     return rendered
+
+
+@bp.post("/api/v1/admin/accounts/<account_id>/enable")
+@admin_endpoint(WRITE)
+async def enable(account_id: str) -> Response:
+    view = await admin_accounts.get_account(acting_user(), path_id(account_id))
+    if view.user is None:
+        raise Forbidden(NOT_ALLOWED)  # Mastodon's require_local_account!
+    await moderation.enable_login(acting_user(), view.account.id)
+    return await _reloaded(view.account.id)
 
 
 @bp.post("/api/v1/admin/accounts/<account_id>/<undo>")

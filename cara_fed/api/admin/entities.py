@@ -5,7 +5,7 @@ Admin::Account follows Mastodon's REST::Admin::AccountSerializer, including for 
 have no login: ``email``, ``locale``, ``role``, ``ip`` and ``invite_request`` are null for them, as
 Mastodon answers (its ``user_*`` delegations are ``allow_nil``); the booleans about the login are false.
 cara_fed keeps no sign-in addresses (``ip`` null, ``ips`` empty), has no email confirmation step (a local
-account is ``confirmed``) and cannot disable a login (``disabled`` false)."""
+account is ``confirmed``). ``disabled`` is a frozen login (users.disabled; false for remote accounts)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def admin_account_to_api(view: AdminAccountView, stats: AccountStats, urls: Loca
         "suspended": account.suspended_at is not None,
         "silenced": account.silenced_at is not None,
         "sensitized": account.sensitized_at is not None,
-        "disabled": False,
+        "disabled": bool(user.disabled) if user else False,
         "approved": bool(user.approved) if user else False,
         "account": account_to_api(account, stats, urls),
     }

@@ -1,7 +1,8 @@
-"""``/admin/accounts``: every account (filters: local or remote; active, pending, suspended, silenced,
-sensitive; a search box), and ``/admin/accounts/<id>``: one account with its moderation actions (approve
-or reject a sign-up, suspend, silence, mark media sensitive, force a password reset, and the role, for
-admins). Each action is a form; a refused one shows the page again with the reason and stores nothing."""
+"""``/admin/accounts``: every account (filters: local or remote; active, pending, frozen, suspended,
+silenced, sensitive; a search box), and ``/admin/accounts/<id>``: one account with its moderation actions
+(approve or reject a sign-up, suspend, silence, mark media sensitive, freeze or unfreeze a local login,
+force a password reset, and the role, for admins). Each action is a form; a refused one shows the page
+again with the reason and stores nothing."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ install_errors(bp)
 
 ORIGIN_CHOICES = (("", "Local and remote"), ("local", "Local"), ("remote", "Remote"))
 STATUS_CHOICES = (("", "Any"), ("active", "Active"), ("pending", "Waiting for approval"),
-                  ("suspended", "Suspended"), ("silenced", "Limited (silenced)"),
-                  ("sensitized", "Media marked sensitive"))
+                  ("disabled", "Login frozen (disabled)"), ("suspended", "Suspended"),
+                  ("silenced", "Limited (silenced)"), ("sensitized", "Media marked sensitive"))
 Action = Callable[[User | None, int], Awaitable[ModerationResult]]
 ACTIONS: dict[str, tuple[Action, str]] = {
     "approve": (registrations.approve, "approved"),
@@ -37,6 +38,8 @@ ACTIONS: dict[str, tuple[Action, str]] = {
     "sensitize": (moderation.sensitize_account, "sensitized"),
     "unsensitize": (moderation.unsensitize_account, "unsensitized"),
     "reset_password": (moderation.force_password_reset, "password_reset"),
+    "disable": (moderation.disable_login, "disabled"),  # "Freeze" (Mastodon's word on its admin pages)
+    "enable": (moderation.enable_login, "enabled"),
 }
 
 

@@ -1,8 +1,9 @@
 """``/admin/reports``: the report queue (open or resolved, by the reported account's domain, assigned to
 me), and ``/admin/reports/<id>``: one report with the reported posts, the rules it cites, the notes, and
 its forms: assign to me or unassign, resolve or reopen, a note (which may resolve or reopen), the
-category, and an action on the reported account (suspend, limit, mark media sensitive) that resolves it
-with every other open report about that account, as Mastodon's."""
+category, and an action on the reported account (suspend, limit, mark media sensitive, and for a local
+account freeze its login) that resolves it with every other open report about that account, as
+Mastodon's."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ install_errors(bp)
 ACTION_CHOICES = (("none", "Resolve without an action"), ("sensitive", "Mark the account's media sensitive"),
                   ("silence", "Limit the account (hidden from public timelines)"),
                   ("suspend", "Suspend the account"))
+# Local accounts only (a remote account has no login here), as Mastodon's form offers it.
+DISABLE_CHOICE = ("disable", "Freeze the login (no sign-in; the account stays visible)")
 
 
 @bp.get("/admin/reports")
@@ -45,7 +48,14 @@ async def _report_page(report_id: int, status: int = 200, errors: dict[str, str]
     detail = await admin_reports.report_detail(user, report_id)
     return await render("admin/report.html", status, nav="reports", detail=detail, report=detail.report,
                         errors=errors or {}, note=note, categories=[(c, c.title()) for c in CATEGORIES],
-                        actions=ACTION_CHOICES, note_max=MAX_NOTE, me=user.account_id)
+                        actions=_actions_for(detail.report.target_account.domain is None),
+                        note_max=MAX_NOTE, me=user.account_id)
+
+
+def _actions_for(local: bool) -> tuple[tuple[str, str], ...]:
+    if not local:
+        return ACTION_CHOICES
+    return (*ACTION_CHOICES[:1], DISABLE_CHOICE, *ACTION_CHOICES[1:])
 
 
 @bp.get("/admin/reports/<report_id>")

@@ -188,10 +188,16 @@ async def test_actions_resolve_reports_as_mastodon(api: Api, loose: Api, w: Admi
 
 async def test_refused_actions_store_nothing(api: Api, w: AdminWorld) -> None:
     await Report.filter(id=w.report_on_artist.id).update(action_taken_at=None)
-    for body, status in (({"type": "disable"}, 422), ({"type": "explode"}, 422), ({}, 422),
-                         ({"type": "suspend", "report_id": "999"}, 404)):
+    for body, status in (({"type": "explode"}, 422), ({}, 422), ({"type": "suspend", "report_id": "999"}, 404),
+                         ({"type": "disable", "report_id": "999"}, 404)):
         answer = await api.post(f"/api/v1/admin/accounts/{w.artist.account.id}/action", w.admin, json=body)
         assert answer.status == status, (body, answer.body)
+    assert not (await User.get(id=w.artist.user.id)).disabled
+    # A remote account has no login to disable; its report stays open.
+    remote_login = await api.post(f"/api/v1/admin/accounts/{w.remote.id}/action", w.admin,
+                                  json={"type": "disable", "report_id": str(w.report.id)})
+    assert remote_login.status == 422 and "only local accounts" in remote_login.body["error"]
+    assert (await Report.get(id=w.report.id)).action_taken_at is None
     artist = await Account.get(id=w.artist.account.id)
     assert artist.suspended_at is None and artist.silenced_at is None
     assert (await Report.get(id=w.report_on_artist.id)).action_taken_at is None
@@ -202,6 +208,63 @@ async def test_refused_actions_store_nothing(api: Api, w: AdminWorld) -> None:
                            json={"type": "silence"})).status == 403
     admin_row = await Account.get(id=w.admin.account.id)
     assert admin_row.suspended_at is None and admin_row.silenced_at is None
+
+
+async def test_disable_freezes_the_login_and_enable_lifts_it(api: Api, loose: Api, w: AdminWorld) -> None:
+    """Mastodon's disable ("freeze"): the person's tokens answer 403 "Your login is currently disabled" but are
+    not revoked, the account stays visible, the report is resolved; enable makes the same token work again."""
+    artist_id = w.artist.account.id
+    done = await api.post(f"/api/v1/admin/accounts/{artist_id}/action", w.moderator,
+                          data={"type": "disable", "report_id": str(w.report_on_artist.id), "text": "cool off"})
+    assert done.status == 200 and done.body == {}
+    assert (await User.get(id=w.artist.user.id)).disabled
+    assert (await Report.get(id=w.report_on_artist.id)).action_taken_at is not None
+    assert await ReportNote.exists(report_id=w.report_on_artist.id, content="cool off")
+    shown = await api.get(f"/api/v1/admin/accounts/{artist_id}", w.admin)
+    assert shown.status == 200 and shown.body["disabled"] is True and shown.body["suspended"] is False
+    assert await ids_of(api, w.admin, "disabled=true") == {"ada"}
+    assert "ada" in await ids_of(api, w.admin, "local=true&active=true")  # Mastodon: active = not suspended
+    refused = await api.get("/api/v1/accounts/verify_credentials", w.artist)
+    assert refused.status == 403 and refused.body == {"error": "Your login is currently disabled"}
+    assert await OAuthToken.filter(user_id=w.artist.user.id, revoked_at=None).exists()  # kept, not revoked
+    public = await api.get(f"/api/v1/accounts/{artist_id}")  # still visible to everyone
+    assert public.status == 200 and public.body["username"] == "ada"
+    assert (await api.get(f"/api/v1/accounts/{artist_id}/statuses")).body[0]["id"] == str(w.post.id)
+    again = await api.post(f"/api/v1/admin/accounts/{artist_id}/action", w.admin, json={"type": "disable"})
+    assert again.status == 200 and (await User.get(id=w.artist.user.id)).disabled
+    enabled = await api.post(f"/api/v1/admin/accounts/{artist_id}/enable", w.moderator)
+    assert enabled.status == 200 and enabled.body["disabled"] is False and enabled.body["username"] == "ada"
+    assert_admin("AdminAccount", enabled.body)
+    assert not (await User.get(id=w.artist.user.id)).disabled
+    assert (await api.get("/api/v1/accounts/verify_credentials", w.artist)).status == 200
+    assert await ids_of(api, w.admin, "disabled=true") == set()
+    repeated = await api.post(f"/api/v1/admin/accounts/{artist_id}/enable", w.moderator)
+    assert repeated.status == 200 and repeated.body["disabled"] is False
+
+
+async def test_who_may_disable_and_enable(api: Api, loose: Api, w: AdminWorld) -> None:
+    # A moderator cannot freeze an admin, nobody themselves, a plain user nobody.
+    for who, target in ((w.moderator, w.admin), (w.admin, w.admin), (w.artist, w.moderator)):
+        answer = await api.post(f"/api/v1/admin/accounts/{target.account.id}/action", who,
+                                json={"type": "disable"})
+        assert answer.status == 403, (who.account.username, target.account.username, answer.body)
+    assert not await User.filter(disabled=True).exists()
+    await User.filter(id=w.admin.user.id).update(disabled=True)  # (as the command line could)
+    assert (await api.post(f"/api/v1/admin/accounts/{w.admin.account.id}/enable", w.moderator)).status == 403
+    assert (await User.get(id=w.admin.user.id)).disabled
+    # A frozen admin's token is refused too, on the admin API as everywhere.
+    frozen = await api.post(f"/api/v1/admin/accounts/{w.admin.account.id}/enable", w.admin)
+    assert frozen.status == 403 and frozen.body == {"error": "Your login is currently disabled"}
+    assert (await User.get(id=w.admin.user.id)).disabled
+    await User.filter(id=w.admin.user.id).update(disabled=False)
+    # Enable is for local accounts (Mastodon's require_local_account!); unknown ids are 404.
+    remote_one = await loose.post(f"/api/v1/admin/accounts/{w.remote.id}/enable", w.admin)
+    assert remote_one.status == 403 and remote_one.body == {"error": "This action is not allowed"}
+    assert (await api.post("/api/v1/admin/accounts/999/enable", w.moderator)).status == 404
+    reader = await staff("reader", "moderator", scopes="admin:read")
+    await User.filter(id=w.artist.user.id).update(disabled=True)
+    assert (await api.post(f"/api/v1/admin/accounts/{w.artist.account.id}/enable", reader)).status == 403
+    assert (await User.get(id=w.artist.user.id)).disabled
 
 
 async def test_approve_and_reject(api: Api, w: AdminWorld) -> None:
