@@ -69,21 +69,33 @@ def needs_processing(document: Any) -> bool:
 def _maps_into_activitystreams(term: str, definition: Any) -> bool:
     """A context entry that renames an AS property (``"body": "as:content"``)."""
     iri = definition.get("@id") if isinstance(definition, dict) else definition
-    if not isinstance(iri, str):
-        return False
+    return isinstance(iri, str) and _renames_as_term(term, iri)
+
+
+@lru_cache(maxsize=4096)  # servers send the same few context entries with every activity
+def _renames_as_term(term: str, iri: str) -> bool:
     local = iri.rsplit("#", 1)[-1].rsplit(":", 1)[-1]
     is_as = iri.startswith(("as:", AS_CONTEXT + "#"))
     return is_as and local != term
 
 
 def _has_prefixed_key(value: Any, depth: int) -> bool:
+    """A key with a colon (an IRI or compact IRI), not a keyword, in the first levels. Loops rather than
+    generator expressions: this walks every incoming activity (bench/inbox.py)."""
     if depth > 3:
         return False
     if isinstance(value, dict):
-        return any((":" in k and not k.startswith(_KEYWORD_PREFIX)) or _has_prefixed_key(v, depth + 1)
-                   for k, v in value.items() if k != "@context")
-    if isinstance(value, list):
-        return any(_has_prefixed_key(v, depth + 1) for v in value[:32])
+        for key, item in value.items():
+            if key == "@context":
+                continue
+            if ":" in key and not key.startswith(_KEYWORD_PREFIX):
+                return True
+            if isinstance(item, (dict, list)) and _has_prefixed_key(item, depth + 1):
+                return True
+    elif isinstance(value, list):
+        for item in value[:32]:
+            if isinstance(item, (dict, list)) and _has_prefixed_key(item, depth + 1):
+                return True
     return False
 
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,12 @@ from functools import partial
 from typing import TypeVar
 
 from activitypub.signatures import KeyUnavailable, PublicKeyRecord
+
+class NotCached(enum.Enum):
+    NOT_CACHED = "not cached"
+
+
+NOT_CACHED = NotCached.NOT_CACHED  # ``peek``: no fresh entry (None would mean "the key does not exist")
 
 Fetch = Callable[[str], Awaitable["PublicKeyRecord | None"]]
 _V = TypeVar("_V")
@@ -94,6 +101,16 @@ class KeyCache:
             if stale is None:
                 raise
             return stale
+
+    def peek(self, key_id: str) -> PublicKeyRecord | None | NotCached:
+        """The fresh entry ``get(key_id)`` would answer without fetching, or :data:`NOT_CACHED` (absent or
+        past its TTL). Never fetches and changes nothing: for a caller that must not cause a fetch before
+        other checks have passed (the inbox drops suspended domains before any fetch)."""
+        entry = self._entries.get(key_id)
+        if entry is None:
+            return NOT_CACHED
+        fresh_for = self._ttl if entry.record is not None else self._negative_ttl
+        return entry.record if self._clock() - entry.fetched_at < fresh_for else NOT_CACHED
 
     def invalidate(self, key_id: str) -> None:
         """Forget a key (the application learnt it changed, e.g. from a signed ``Update`` of the actor)."""

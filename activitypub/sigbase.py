@@ -9,6 +9,7 @@ Every failure raises a :class:`SignatureError`: :class:`InvalidSignature` subcla
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -143,11 +144,28 @@ def format_http_date(now: datetime | None) -> str:
     return format_datetime(moment, usegmt=True)
 
 
+# IMF-fixdate, what every peer sends (RFC 9110 section 5.6.7 makes it the form senders must use): parsed
+# directly; ``email.utils`` (three times slower, on every inbox request) only sees the obsolete forms.
+_IMF_FIXDATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) "
+                          r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                          r"([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT\Z")
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
 def parse_http_date(value: str) -> float:
     """Seconds since the epoch; IMF-fixdate and the obsolete forms ``email.utils`` knows. Unparsable -> 401,
     never a 500 (Mastodon spec "unparsable date")."""
     if len(value) > 64:
         raise MalformedSignature("unparsable Date header")
+    fixdate = _IMF_FIXDATE.match(value)
+    if fixdate is not None:
+        day, month, year, hour, minute, second = fixdate.groups()
+        try:  # datetime refuses what email.utils refuses too (31 Feb, hour 24, second 60)
+            return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second),
+                            tzinfo=timezone.utc).timestamp()
+        except (ValueError, OverflowError) as exc:
+            raise MalformedSignature("unparsable Date header") from exc
     try:
         parsed = parsedate_to_datetime(value)
         if parsed.tzinfo is None:  # "-0000" means UTC with an unknown local zone (RFC 5322 section 3.3)
@@ -172,9 +190,11 @@ def body_expected(method: str, body: bytes) -> bool:
     return method.upper() in METHODS_WITH_BODY or len(body) > 0
 
 
+@lru_cache(maxsize=4096)  # a pure check of the text; a sender uses the same keyId for every request
 def validate_key_id(key_id: str) -> None:
     """keyId must be an absolute http(s) URL with a host and no userinfo: ``https://victim.example@evil.net/``
-    and friends are refused before any fetch (security.md item 10, CVE-2023-42451)."""
+    and friends are refused before any fetch (security.md item 10, CVE-2023-42451). Refusals (exceptions) are
+    not cached."""
     if not 0 < len(key_id) <= 2048 or not (key_id.isascii() and key_id.isprintable()) or " " in key_id:
         raise MalformedSignature("malformed keyId")
     try:

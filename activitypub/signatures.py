@@ -23,6 +23,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
 from cryptography.hazmat.primitives import hashes
@@ -66,6 +67,11 @@ _TCHAR = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")  # 
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 # -- request checks and decoding ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)  # a handful of names (host, date, digest...) on every request
+def _is_token(name: str) -> bool:
+    return set(name) <= _TCHAR
 
 
 def normalize_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -188,7 +194,7 @@ def cavage_signing_string(names: Iterable[str], method: str, path_and_query: str
             value = created
         elif name == "(expires)":
             value = expires
-        elif name.startswith("(") or not set(name) <= _TCHAR:
+        elif name.startswith("(") or not _is_token(name):
             raise MalformedSignature("unknown pseudo-header or bad header name")
         else:
             value = headers.get(name)

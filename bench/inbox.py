@@ -2,6 +2,7 @@
 activity next to its CPU for a trivial JSON endpoint, then how fast a `cara-fed worker` processes them.
 
     .venv/bin/python -m bench.inbox [--activities 2000] [--concurrency 16] [--worker-concurrency 16]
+                                    [--rounds 1] [--skip-worker]
                                     [--profile [--profile-dir DIR] [--top 10]] [--env NAME=VALUE ...]
 
 Goals (issue 3, Acceptance): the inbox costs at most 1.5x the server CPU of a trivial JSON endpoint
@@ -41,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -231,6 +233,15 @@ class Phase:
     def cpu_us(self, per: int) -> float:
         return self.cpu.total / per * 1e6 if per else float("nan")
 
+    @staticmethod
+    def total(parts: list[Phase]) -> Phase:
+        statuses: Counter[int] = Counter()
+        for part in parts:
+            statuses.update(part.result.statuses)
+        return Phase(DriveResult(sum(p.result.requests for p in parts), sum(p.result.seconds for p in parts),
+                                 statuses),
+                     CpuSplit(sum(p.cpu.total for p in parts), sum(p.cpu.main for p in parts)))
+
     def loop_share(self) -> str:
         return f"{100 * self.cpu.main / self.cpu.total:.0f}%" if self.cpu.total else "-"
 
@@ -292,12 +303,22 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
             await drive(warmup[1:], args.concurrency, post)
             await drive(range(WARMUP), args.concurrency, get)
 
-            if args.profile:
-                spy = PySpy(server.pid, (args.profile_dir or tmp) / "serve.collapsed")
-            inbox_phase = await measured(server.pid, lambda: drive(posts, args.concurrency, post))
-            if spy is not None:
-                spy.stop()
-            trivial = await measured(server.pid, lambda: drive(range(args.activities), args.concurrency, get))
+            # --rounds: inbox and trivial phases alternate, so that a change of load on the machine (other
+            # work) weighs on both alike; the figures are the sums. A profile covers one inbox phase.
+            rounds = 1 if args.profile else max(1, args.rounds)
+            size = -(-len(posts) // rounds)
+            inbox_parts: list[Phase] = []
+            trivial_parts: list[Phase] = []
+            for start in range(0, len(posts), size):
+                chunk = posts[start:start + size]
+                if args.profile:
+                    spy = PySpy(server.pid, (args.profile_dir or tmp) / "serve.collapsed")
+                inbox_parts.append(await measured(server.pid, lambda: drive(chunk, args.concurrency, post)))
+                if spy is not None:
+                    spy.stop()
+                trivial_parts.append(await measured(server.pid,
+                                                    lambda: drive(range(len(chunk)), args.concurrency, get)))
+            inbox_phase, trivial = Phase.total(inbox_parts), Phase.total(trivial_parts)
         key_fetches = remote.fetches
         stop_process(server)
         accepted = inbox_phase.result.statuses.get(202, 0)
@@ -322,6 +343,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
                                          "user_inbox (cara_fed/web/inbox.py"]))
 
         # -- the worker -------------------------------------------------------------------------------------
+        if args.skip_worker:
+            return
         states = instance.job_states()
         queued = states.get("queued", 0)
         if not queued:
@@ -383,6 +406,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     parser.add_argument("--worker-concurrency", type=int, default=16,
                         help="jobs the worker runs at once (default 16; jobs.concurrency defaults to 4)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate the inbox and trivial phases this many times, the activities split "
+                             "between them (default 1); steadier ratios on a machine shared with other work")
+    parser.add_argument("--skip-worker", action="store_true",
+                        help="stop after the inbox figures (no `cara-fed worker` run): to iterate")
     parser.add_argument("--profile", action="store_true", help="py-spy the server and the worker")
     parser.add_argument("--profile-dir", type=Path, metavar="DIR",
                         help="keep py-spy's collapsed stacks there (default: a temporary directory)")

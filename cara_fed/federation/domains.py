@@ -47,19 +47,24 @@ async def is_suspended(*hosts_or_urls: str | None) -> bool:
     """Whether we refuse any of these hosts (or URLs' hosts): under a suspended domain, or not allowed while
     allow-list mode is on. Nothing is fetched from or delivered to such a host, and its activities are
     dropped. One query."""
+    query = suspension_query(*hosts_or_urls)
+    return query is not None and bool(await raw_rows(*query))
+
+
+def suspension_query(*hosts_or_urls: str | None) -> tuple[str, list[object]] | None:
+    """The query behind :func:`is_suspended` (``?`` placeholders; a row back means refused), or None when no
+    host is given. The inbox intake (federation/inbox_intake.py) runs it inside its write transaction."""
     unique = _candidates(hosts_or_urls)
     if not unique:
-        return False
+        return None
     marks = in_list(unique)  # type: ignore[arg-type]
     # The setting's JSON is compared as text: 'true' on both backends (SQLite stores JSON as text, and
     # PostgreSQL's jsonb casts to the same spelling).
-    rows = await raw_rows(
-        "SELECT 1 AS refused WHERE EXISTS "
-        f"(SELECT 1 FROM domain_blocks WHERE severity = ? AND domain IN ({marks})) "
-        "OR (EXISTS (SELECT 1 FROM instance_settings WHERE key = ? AND CAST(value AS TEXT) = 'true') "
-        f"AND NOT EXISTS (SELECT 1 FROM domain_allows WHERE domain IN ({marks})))",
-        ["suspend", *unique, ALLOWLIST_MODE_KEY, *unique])
-    return bool(rows)
+    return ("SELECT 1 AS refused WHERE EXISTS "
+            f"(SELECT 1 FROM domain_blocks WHERE severity = ? AND domain IN ({marks})) "
+            "OR (EXISTS (SELECT 1 FROM instance_settings WHERE key = ? AND CAST(value AS TEXT) = 'true') "
+            f"AND NOT EXISTS (SELECT 1 FROM domain_allows WHERE domain IN ({marks})))",
+            ["suspend", *unique, ALLOWLIST_MODE_KEY, *unique])
 
 
 @dataclass(frozen=True)

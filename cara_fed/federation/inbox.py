@@ -10,9 +10,10 @@ from typing import Any
 
 from activitypub.parsing import types
 from cara_fed.federation.context import Federation
-from cara_fed.federation.domains import is_suspended
+from cara_fed.federation import sqlite_batches
+from cara_fed.federation.domains import suspension_query
 from cara_fed.federation.host_health import host_is_alive
-from cara_fed.federation.stored_actors import forget, stored_actor
+from cara_fed.federation.stored_actors import forget, row_query, stored_actor
 from cara_fed.jobs import queue
 from cara_fed.jobs.registry import JobContext, RetryPolicy, job_kind
 from cara_fed.models import Account
@@ -66,10 +67,14 @@ async def process_incoming(ctx: JobContext) -> None:
         log.debug("activity type not handled", extra={"types": sorted(activity_types)})
         return
     signer = ctx.payload["signer"]
-    if await is_suspended(signer):
+    # The sender's row and whether its domain is refused, in one read (with other jobs' reads on SQLite).
+    refused = suspension_query(signer)
+    found = await sqlite_batches.run(Account._meta.db, [row_query(signer), *([refused] if refused else [])],
+                                     write=False)
+    if refused and found[1]:
         return  # its domain was suspended (or left the allow-list) after the activity was accepted
     await host_is_alive(signer)  # it talks to us: deliver to it again (if we had stopped)
-    actor = await stored_actor(federation.actors, signer)  # ActorUnavailable: retried later
+    actor = await stored_actor(federation.actors, signer, found[0])  # ActorUnavailable: retried later
     if actor.suspended_at is not None:
         return
     try:
