@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from activitypub.parsing import types
-from cara_fed.federation.context import Federation
 from cara_fed.federation import sqlite_batches
+from cara_fed.federation.context import Federation
 from cara_fed.federation.domains import suspension_query
 from cara_fed.federation.host_health import host_is_alive
 from cara_fed.federation.stored_actors import forget, row_query, stored_actor

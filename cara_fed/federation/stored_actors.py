@@ -25,12 +25,17 @@ MAX_CACHED = 4096  # actors; past it the cache starts again (a burst comes from 
 _CACHES: WeakKeyDictionary[RemoteActors, dict[str, tuple[dict[str, Any], Account]]] = WeakKeyDictionary()
 
 
-async def stored_actor(actors: RemoteActors, uri: str) -> Account:
+def row_query(uri: str) -> sqlite_batches.Statement:
+    """The read :func:`stored_actor` needs, for a caller that sends it along with reads of its own."""
+    return "SELECT * FROM accounts WHERE uri = ?", [uri]
+
+
+async def stored_actor(actors: RemoteActors, uri: str, rows: list[dict[str, Any]] | None = None) -> Account:
     """``actors.get_actor(uri)`` (the stored actor, refetched when older than a day; ActorUnavailable when it
-    is neither stored nor fetchable), with the stored, fresh case answered by one raw query."""
-    # (with other jobs' reads in one trip on SQLite: federation/sqlite_batches.py)
-    rows, = await sqlite_batches.run(Account._meta.db, [("SELECT * FROM accounts WHERE uri = ?", [uri])],
-                                     write=False)
+    is neither stored nor fetchable), with the stored, fresh case answered by one raw query (``rows``: its
+    answer, when the caller read it already)."""
+    if rows is None:  # (with other jobs' reads in one trip on SQLite: federation/sqlite_batches.py)
+        rows, = await sqlite_batches.run(Account._meta.db, [row_query(uri)], write=False)
     if not rows:
         return await actors.get_actor(uri)
     row = rows[0]
