@@ -76,7 +76,9 @@ async def start_session(user: User) -> str:
 
 async def find_session(secret: str | None) -> WebSession | None:
     """The live session whose cookie this is, or None: unknown, signed out, revoked, expired, another
-    app's token, or an account that is suspended or not (or no longer) approved."""
+    app's token, or an account that is suspended, not (or no longer) approved, or whose login a moderator
+    disabled (the token is kept: the same cookie works again once the login is enabled, as the apps'
+    tokens do, services/tokens.py)."""
     if not secret or len(secret) > 128:
         return None
     key = digest(secret)
@@ -85,7 +87,7 @@ async def find_session(secret: str | None) -> WebSession | None:
     if row is None or row.user is None:
         return None
     user = row.user
-    if user.account.suspended_at is not None or not user.approved:
+    if user.account.suspended_at is not None or not user.approved or user.disabled:
         return None
     now = datetime.now(UTC)
     expires_at = row.created_at + SESSION_LIFETIME

@@ -3,16 +3,17 @@ in to the web pages with the same accounts as the apps (email or username and pa
 services/oauth.sign_in), a session cookie (web/sessions.py), and the password change (forced when a
 moderator asked for one: services/oauth.PASSWORD_CHANGE_REQUIRED).
 
-Sign-in is rate-limited per address and per account (services/login_limits.py), refuses suspended and
-not yet approved accounts with a message that says so (only after the right password: the answer must not
-tell strangers which accounts exist), and starts a new session each time (no session fixation)."""
+Sign-in is rate-limited per address and per account (services/login_limits.py), refuses suspended, not
+yet approved and disabled ("frozen", services/sign_ins.py) accounts with a message that says so (only after
+the right password: the answer must not tell strangers which accounts exist), and starts a new session each
+time (no session fixation)."""
 
 from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
 from cara_fed.models import User
-from cara_fed.services import login_limits, oauth, web_sessions
+from cara_fed.services import login_limits, oauth, sign_ins, web_sessions
 from cara_fed.web.sessions import (
     ANONYMOUS_COOKIE, CHANGE_PASSWORD_PATH, HOME_PATH, SESSION_COOKIE, CsrfRefused, check_csrf, client_address,
     current_web_user, delete_cookie, forget_current_user, render_page, safe_next, see_other, session_secret,
@@ -22,6 +23,14 @@ from cara_fed.web.sessions import (
 bp = Blueprint("auth_pages", __name__)
 
 LOGIN_MAX = 320  # an email address at most
+# The sign-in services' refusals (after the right password), as the sign-in page words them.
+_BLOCKED = {
+    "This account is suspended.": "This account is suspended: it cannot sign in.",
+    "This account is waiting for approval.": "This account is waiting for approval by the moderators. You can "
+                                             "sign in once it is approved.",
+    sign_ins.DISABLED: "Your login is currently disabled: a moderator froze it. Your profile and posts stay "
+                       "up, but you cannot sign in until the moderators lift it.",
+}
 
 
 async def _sign_in_form(status: int = 200, *, error: str | None = None, login: str = "",
@@ -61,7 +70,7 @@ async def sign_in_submit() -> Response:
         response.headers["Retry-After"] = str(verdict.retry_after)
         return response
     try:
-        user = await oauth.sign_in(login, password)
+        user = await sign_ins.sign_in(login, password)
     except oauth.LoginFailed as exc:
         return await _sign_in_form(422, error=exc.message, login=login, next_path=next_path)
     except oauth.LoginBlocked as exc:
@@ -70,9 +79,7 @@ async def sign_in_submit() -> Response:
             found = await oauth.find_login(login)
             if found is not None:
                 return await _signed_in_response(found, CHANGE_PASSWORD_PATH)
-        message = {"This account is suspended.": "This account is suspended: it cannot sign in.",
-                   "This account is waiting for approval.": "This account is waiting for approval by the "
-                   "moderators. You can sign in once it is approved."}.get(exc.message, exc.message)
+        message = _BLOCKED.get(exc.message, exc.message)
         return await _sign_in_form(403, error=message, login=login, next_path=next_path)
     return await _signed_in_response(user, next_path or HOME_PATH)
 
