@@ -8,6 +8,7 @@ nothing may claim to be local, and every text field is sanitized or flattened to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,8 +34,10 @@ class RemoteKey:
     public_key_pem: str
 
 
+@lru_cache(maxsize=4096)
 def origin(url: str) -> str:
-    """scheme://host[:port], lower-cased: the unit of trust (FEP-fe34)."""
+    """scheme://host[:port], lower-cased: the unit of trust (FEP-fe34). Cached: every incoming activity
+    compares its actor's origin with its objects' (a pure function of the string)."""
     parts = urlsplit(url)
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
 

@@ -4,8 +4,9 @@ construction were a few hundred microseconds of the handler's CPU).
 
 The row is always read (so a suspension, a refetch or a deletion by any process is seen at once); only
 turning it into an ``Account`` is cached: when the row read is exactly the row the cached object was built
-from, the object is reused. A handler that changes the object saves it (the row then differs, ``updated_at``
-at least) or fails, and process_incoming drops the entry on failure (:func:`forget`).
+from, the object is reused (also by concurrent jobs of the same sender: a handler that changes the actor
+saves it at once, as a refetch would). A handler that changes the object saves it (the row then differs,
+``updated_at`` at least) or fails, and process_incoming drops the entry on failure (:func:`forget`).
 """
 
 from __future__ import annotations
