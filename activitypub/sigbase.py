@@ -242,12 +242,16 @@ def load_public_key(pem: str) -> PublicKey:
     raise UnsupportedKey("unsupported key type")
 
 
+_PKCS1V15 = padding.PKCS1v15()  # stateless parameter objects: made once, not per verification
+_SHA256 = hashes.SHA256()
+
+
 def key_verifies(key: PublicKey, message: bytes, signature: bytes) -> bool:
     """The algorithm comes from the key: RSA -> RSASSA-PKCS1-v1_5 with SHA-256 (draft-cavage ``rsa-sha256``,
     RFC 9421 ``rsa-v1_5-sha256``), Ed25519 -> Ed25519 (RFC 9421 section 3.3.6)."""
     try:
         if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+            key.verify(signature, message, _PKCS1V15, _SHA256)
         else:
             key.verify(signature, message)
     except (_CryptoInvalidSignature, ValueError):

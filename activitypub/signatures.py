@@ -97,7 +97,7 @@ def normalize_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def check_request_line(method: str, path_and_query: str) -> None:
-    if not method or not set(method) <= _TCHAR:
+    if not method or not _is_token(method):
         raise MalformedSignature("malformed method")
     if not path_and_query.startswith("/") or _CONTROL_OR_SPACE.search(path_and_query):
         raise MalformedSignature("malformed request target")

@@ -262,6 +262,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
     remote_runner = await remote.start()
     server, server_log = instance.start("serve", log_name="serve.log")
     spy: PySpy | None = None
+    trivial_spy: PySpy | None = None
     try:
         connector = aiohttp.TCPConnector(limit=args.concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -316,8 +317,12 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
                 inbox_parts.append(await measured(server.pid, lambda: drive(chunk, args.concurrency, post)))
                 if spy is not None:
                     spy.stop()
+                if args.profile:
+                    trivial_spy = PySpy(server.pid, (args.profile_dir or tmp) / "trivial.collapsed")
                 trivial_parts.append(await measured(server.pid,
                                                     lambda: drive(range(len(chunk)), args.concurrency, get)))
+                if trivial_spy is not None:
+                    trivial_spy.stop()
             inbox_phase, trivial = Phase.total(inbox_parts), Phase.total(trivial_parts)
         key_fetches = remote.fetches
         stop_process(server)
@@ -341,6 +346,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
             print("\nprofile of `cara-fed serve` during the inbox run (py-spy):")
             print(spy.summary(args.top, ["_receive (cara_fed/web/inbox.py",
                                          "user_inbox (cara_fed/web/inbox.py"]))
+        if trivial_spy is not None:
+            print("\nprofile of `cara-fed serve` during the trivial run (py-spy), to compare:")
+            print(trivial_spy.summary(args.top))
 
         # -- the worker -------------------------------------------------------------------------------------
         if args.skip_worker:
@@ -393,8 +401,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
                                          "store_note (cara_fed/federation/handlers/notes.py",
                                          "_run_and_record (cara_fed/jobs/runner.py"]))
     finally:
-        if spy is not None:
-            spy.stop()
+        for running in (spy, trivial_spy):
+            if running is not None:
+                running.stop()
         stop_process(server)
         await remote_runner.cleanup()
 

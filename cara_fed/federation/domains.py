@@ -9,6 +9,7 @@ query: they run on every inbox request and every delivery, where the ORM's overh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -35,12 +36,17 @@ def host_of(value: str) -> str:
 
 
 def _candidates(hosts_or_urls: tuple[str | None, ...]) -> list[str]:
+    return list(_candidates_of(hosts_or_urls))
+
+
+@lru_cache(maxsize=4096)  # a pure function of the text; the same few senders and inboxes come again and again
+def _candidates_of(hosts_or_urls: tuple[str | None, ...]) -> tuple[str, ...]:
     candidates: list[str] = []
     for value in hosts_or_urls:
         host = host_of(value) if value else ""
         if host:
             candidates += domain_and_parents(host)
-    return list(dict.fromkeys(candidates))
+    return tuple(dict.fromkeys(candidates))
 
 
 async def is_suspended(*hosts_or_urls: str | None) -> bool:

@@ -142,8 +142,6 @@ class _Intake:
 
     async def _flush(self) -> None:
         try:
-            # One turn of the event loop before the first batch: requests that are ready to be stored in
-            # this same turn join it (a larger batch, for the price of a task switch, not of a timer).
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 try:
@@ -178,8 +176,8 @@ def _write_batch(db: sqlite3.Connection, batch: list[Delivery]) -> list[Outcome]
     """In aiosqlite's thread: one transaction for the batch (BEGIN IMMEDIATE takes the write lock first, as
     cara_fed/sqlite_backend.py explains), committed with ``synchronous = FULL``."""
     # The connection runs with synchronous = NORMAL (cara_fed/db.py): in WAL mode a commit then survives a
-    # crash of the process but not a power loss or an OS crash (https://sqlite.org/pragma.html#pragma_synchronous
-    # and https://sqlite.org/wal.html#performance_considerations). A 202 tells the sender it may forget the
+    # crash of the process, not a power loss or an OS crash (sqlite.org/pragma.html#pragma_synchronous,
+    # sqlite.org/wal.html#performance_considerations). A 202 tells the sender it may forget the
     # activity, so these commits wait for the WAL to reach the disk (one fsync per batch, shared by its
     # requests), which also makes every earlier transaction in the WAL durable.
     level = db.execute("PRAGMA synchronous").fetchone()[0]

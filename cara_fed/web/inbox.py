@@ -82,15 +82,15 @@ async def _receive(username: str | None) -> Response:
     body, activity, actor = parsed
     federation = app_state(current_app).federation
     assert federation is not None
-    key_id = _signature_key_id()
     verified = await _verify_with_known_key(federation, body)
     if verified is not None and verified.owner == actor and not _foreign_id(activity, actor):
-        delivery = Delivery(activity, signer=verified.owner, username=username, hosts=(actor, key_id))
+        # verified.key_id is the keyId the request names (the key cache answers for that id only)
+        delivery = Delivery(activity, signer=verified.owner, username=username, hosts=(actor, verified.key_id))
         outcome = await inbox_intake.store(delivery)
         if outcome in (Outcome.STORED, Outcome.DUPLICATE, Outcome.DOMAIN_REFUSED):
             return _accepted()
         inbox_intake.raise_for(outcome)
-    return await _in_order(federation, username, body, activity, actor, key_id)
+    return await _in_order(federation, username, body, activity, actor, _signature_key_id())
 
 
 async def _in_order(federation: Federation, username: str | None, body: bytes, activity: dict[str, Any],
