@@ -73,6 +73,31 @@ async def reply_target(local: tuple[str, int] | None, uri: str | None) -> tuple[
 Statement = sqlite_batches.Statement
 
 
+_INSERT_STATUS = (
+    "INSERT INTO statuses (id, created_at, account_id, uri, url, local, text, content, spoiler_text, sensitive, "
+    "visibility, language, in_reply_to_id, in_reply_to_account_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uri) DO NOTHING RETURNING id")
+
+
+def _postgres_status_and_mentions(columns: list[object], mentioned: Sequence[str]) -> Statement:
+    """PostgreSQL: the status, its mentions and their notifications as ONE statement (data-modifying WITH
+    queries), so that a post without hashtags needs one round trip and no transaction of its own (a single
+    statement is atomic). The mentions come from the status's RETURNING: none when its uri was stored."""
+    ids = [(snowflake_id(), snowflake_id()) for _ in mentioned]
+    return (
+        f"WITH s AS ({_INSERT_STATUS}), "
+        "m AS (INSERT INTO mentions (id, created_at, status_id, account_id) "
+        "SELECT x.mention_id, ?::timestamptz, s.id, a.id FROM s "
+        "JOIN unnest(?::bigint[], ?::text[]) AS x(mention_id, username) ON true "
+        "JOIN accounts a ON a.username = x.username AND a.domain IS NULL RETURNING id, account_id, status_id), "
+        "n AS (INSERT INTO notifications (id, created_at, type, account_id, from_account_id, status_id) "
+        "SELECT x.notification_id, ?::timestamptz, 'mention', m.account_id, ?, m.status_id FROM m "
+        "JOIN unnest(?::bigint[], ?::bigint[]) AS x(mention_id, notification_id) ON x.mention_id = m.id) "
+        "SELECT id FROM s",
+        [*columns, columns[1], [m for m, _ in ids], list(mentioned), columns[1], columns[2], [m for m, _ in ids],
+         [n for _, n in ids]])
+
+
 def status_statements(conn: BaseDBAsyncClient, status_id: int, status: RemoteStatus, mentioned: Sequence[str],
                       hashtags: Sequence[str]) -> list[Statement]:
     """The statements that store a new status (``status_id``, drawn by the caller) with a mention and a
@@ -82,25 +107,26 @@ def status_statements(conn: BaseDBAsyncClient, status_id: int, status: RemoteSta
     They depend on no earlier result, so they can go to the database in one batch: the status insert does
     nothing when the uri is stored already (another worker was first, or a repeat), and every later
     statement then does nothing either, since each requires the new status row (the loser stores nothing:
-    mentions and notifications belong to the transaction that created the status)."""
+    mentions and notifications belong to the transaction that created the status). On PostgreSQL the
+    status, mentions and notifications are one statement (see _postgres_status_and_mentions)."""
     created = db_time(conn, datetime.now(UTC))
-    statements: list[Statement] = [(
-        "INSERT INTO statuses (id, created_at, account_id, uri, url, local, text, content, spoiler_text, sensitive, "
-        "visibility, language, in_reply_to_id, in_reply_to_account_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uri) DO NOTHING RETURNING id",
-        [status_id, created, status.account_id, status.uri, status.url, False, "", status.content,
-         status.spoiler_text, status.sensitive, status.visibility, status.language, status.in_reply_to_id,
-         status.in_reply_to_account_id])]
-    for username in mentioned:
-        mention_id = snowflake_id()
-        statements += [
-            ("INSERT INTO mentions (id, created_at, status_id, account_id) "
-             "SELECT ?, ?, ?, id FROM accounts WHERE username = ? AND domain IS NULL "
-             "AND EXISTS (SELECT 1 FROM statuses WHERE id = ?)",
-             [mention_id, created, status_id, username, status_id]),
-            ("INSERT INTO notifications (id, created_at, type, account_id, from_account_id, status_id) "
-             "SELECT ?, ?, 'mention', account_id, ?, status_id FROM mentions WHERE id = ?",
-             [snowflake_id(), created, status.account_id, mention_id])]
+    columns = [status_id, created, status.account_id, status.uri, status.url, False, "", status.content,
+               status.spoiler_text, status.sensitive, status.visibility, status.language, status.in_reply_to_id,
+               status.in_reply_to_account_id]
+    if conn.capabilities.dialect == "postgres":
+        statements = [_postgres_status_and_mentions(columns, mentioned)]
+    else:
+        statements = [(_INSERT_STATUS, columns)]
+        for username in mentioned:
+            mention_id = snowflake_id()
+            statements += [
+                ("INSERT INTO mentions (id, created_at, status_id, account_id) "
+                 "SELECT ?, ?, ?, id FROM accounts WHERE username = ? AND domain IS NULL "
+                 "AND EXISTS (SELECT 1 FROM statuses WHERE id = ?)",
+                 [mention_id, created, status_id, username, status_id]),
+                ("INSERT INTO notifications (id, created_at, type, account_id, from_account_id, status_id) "
+                 "SELECT ?, ?, 'mention', account_id, ?, status_id FROM mentions WHERE id = ?",
+                 [snowflake_id(), created, status.account_id, mention_id])]
     for name in hashtags:
         statements.append(("INSERT INTO tags (id, created_at, name) SELECT ?, ?, ? "
                            "WHERE EXISTS (SELECT 1 FROM statuses WHERE id = ?) ON CONFLICT (name) DO NOTHING",

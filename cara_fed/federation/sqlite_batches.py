@@ -54,7 +54,7 @@ async def run(conn: BaseDBAsyncClient, statements: Sequence[Statement], *, write
     connection = getattr(conn, "_connection", None)
     if conn.capabilities.dialect == "sqlite" and hasattr(connection, "_execute") and hasattr(conn, "_lock"):
         return await _batcher(conn).submit(_Group(list(statements), write))
-    if not write:
+    if not write or len(statements) == 1:  # (one statement is atomic by itself: no transaction needed)
         return [await run_one(conn, sql, params) for sql, params in statements]
     async with in_transaction() as tx:
         return [await run_one(tx, sql, params) for sql, params in statements]
