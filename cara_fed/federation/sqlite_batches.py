@@ -79,7 +79,8 @@ def _batcher(client: BaseDBAsyncClient) -> _Batcher:
 
 class _Batcher:
     def __init__(self, client: BaseDBAsyncClient, loop: asyncio.AbstractEventLoop) -> None:
-        self.client = client
+        # Weakly: the batcher is the value of a dict weakly keyed by the client, which it must not keep alive.
+        self.client = weakref.ref(client)
         self.loop = loop
         self._pending: list[tuple[_Group, asyncio.Future[list[Rows]]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -97,8 +98,11 @@ class _Batcher:
             while self._pending:
                 batch, self._pending = self._pending[:MAX_GROUPS], self._pending[MAX_GROUPS:]
                 try:
+                    client = self.client()
+                    if client is None:
+                        raise RuntimeError("the database was closed")
                     # tortoise's lock: no other statement, nor another task's open transaction, meanwhile
-                    async with self.client.acquire_connection() as connection:  # type: ignore[attr-defined]
+                    async with client.acquire_connection() as connection:  # type: ignore[attr-defined]
                         outcomes = await connection._execute(_run_groups, connection, [g for g, _ in batch])
                 except BaseException as exc:  # the trip failed as a whole (cancelled: nobody waits forever)
                     for _, future in batch:
