@@ -126,7 +126,7 @@ def _intake_for(client: SqliteClient) -> _Intake:
 
 class _Intake:
     def __init__(self, client: SqliteClient, loop: asyncio.AbstractEventLoop) -> None:
-        self.client = client
+        self._client = weakref.ref(client)  # weak: _intakes is keyed by the client, which must be able to go
         self.loop = loop
         self._pending: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -162,7 +162,10 @@ class _Intake:
     async def _write(self, batch: list[Delivery]) -> list[Outcome]:
         # The tortoise client's lock: no other statement (or another task's open transaction) shares the
         # connection meanwhile. Then one hop to aiosqlite's thread for the whole transaction.
-        async with self.client.acquire_connection() as connection:
+        client = self._client()
+        if client is None:
+            raise RuntimeError("the database was closed")
+        async with client.acquire_connection() as connection:
             return await connection._execute(_write_batch, connection._conn, batch)
 
 
