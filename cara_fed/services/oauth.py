@@ -22,7 +22,7 @@ from cara_fed.models.accounts import acct_key
 from cara_fed.services import instance
 from cara_fed.services.passwords import hash_password, verify_password
 from cara_fed.services.tokens import (
-    IssuedToken, digest, issue_token, parse_scopes, scopes_subset, unknown_scopes,
+    DISABLED, IssuedToken, digest, issue_token, parse_scopes, scopes_subset, unknown_scopes,
 )
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -264,7 +264,9 @@ async def find_login(login: str) -> User | None:
 
 async def sign_in(login: str | None, password: str | None) -> User:
     """The user these credentials belong to. LoginFailed for unknown logins and wrong passwords alike;
-    LoginBlocked (only after a correct password) for suspended or not yet approved accounts."""
+    LoginBlocked (only after a correct password: the answer must not tell strangers which accounts are
+    frozen) for suspended, not yet approved or disabled ("frozen" by a moderator) logins; nothing is
+    written then (no ``last_sign_in_at``, and the callers make no code, token or session)."""
     password = password or ""
     user = await find_login(login or "")
     if user is None:
@@ -276,6 +278,8 @@ async def sign_in(login: str | None, password: str | None) -> User:
         raise LoginBlocked("This account is suspended.")
     if not user.approved:
         raise LoginBlocked("This account is waiting for approval.")
+    if user.disabled:  # services/moderation_accounts.disable_login
+        raise LoginBlocked(DISABLED)
     if user.must_change_password:  # an admin forced a reset (services/moderation_accounts.py)
         raise LoginBlocked(PASSWORD_CHANGE_REQUIRED)
     await User.filter(id=user.id).update(last_sign_in_at=datetime.now(UTC))
@@ -283,7 +287,7 @@ async def sign_in(login: str | None, password: str | None) -> User:
 
 
 def _can_act(user: User) -> bool:
-    return user.account.suspended_at is None and user.approved
+    return user.account.suspended_at is None and user.approved and not user.disabled
 
 
 # -- authorization codes ----------------------------------------------------------------------------------
@@ -344,8 +348,8 @@ async def exchange_code(app: OAuthApp, code: str | None, redirect_uri: str | Non
         scopes = parse_scopes(scope)
         if unknown_scopes(scopes) or not scopes_subset(scopes, set(granted)):
             raise OAuthError("invalid_scope", "The requested scope exceeds the scope granted by the user.")
-    if not _can_act(row.user):
-        raise _invalid_grant("The account can no longer sign in.")
+    if not _can_act(row.user):  # the code stays unused: a frozen login's code works again once enabled
+        raise _invalid_grant(DISABLED if row.user.disabled else "The account can no longer sign in.")
     # Consumed in one conditional UPDATE, so two concurrent exchanges cannot both win.
     if await OAuthCode.filter(id=row.id, used_at=None).update(used_at=now):
         return await issue_token(app, row.user, scopes)

@@ -4,7 +4,7 @@ services/oauth.sign_in), a session cookie (web/sessions.py), and the password ch
 moderator asked for one: services/oauth.PASSWORD_CHANGE_REQUIRED).
 
 Sign-in is rate-limited per address and per account (services/login_limits.py), refuses suspended, not
-yet approved and disabled ("frozen", services/sign_ins.py) accounts with a message that says so (only after
+yet approved and disabled ("frozen" by a moderator) accounts with a message that says so (only after
 the right password: the answer must not tell strangers which accounts exist), and starts a new session each
 time (no session fixation)."""
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 from quart import Blueprint, Response, request
 
 from cara_fed.models import User
-from cara_fed.services import login_limits, oauth, sign_ins, web_sessions
+from cara_fed.services import login_limits, oauth, web_sessions
+from cara_fed.services.tokens import DISABLED
 from cara_fed.web.sessions import (
     ANONYMOUS_COOKIE, CHANGE_PASSWORD_PATH, HOME_PATH, SESSION_COOKIE, CsrfRefused, check_csrf, client_address,
     current_web_user, delete_cookie, forget_current_user, render_page, safe_next, see_other, session_secret,
@@ -28,7 +29,7 @@ _BLOCKED = {
     "This account is suspended.": "This account is suspended: it cannot sign in.",
     "This account is waiting for approval.": "This account is waiting for approval by the moderators. You can "
                                              "sign in once it is approved.",
-    sign_ins.DISABLED: "Your login is currently disabled: a moderator froze it. Your profile and posts stay "
+    DISABLED: "Your login is currently disabled: a moderator froze it. Your profile and posts stay "
                        "up, but you cannot sign in until the moderators lift it.",
 }
 
@@ -70,7 +71,7 @@ async def sign_in_submit() -> Response:
         response.headers["Retry-After"] = str(verdict.retry_after)
         return response
     try:
-        user = await sign_ins.sign_in(login, password)
+        user = await oauth.sign_in(login, password)
     except oauth.LoginFailed as exc:
         return await _sign_in_form(422, error=exc.message, login=login, next_path=next_path)
     except oauth.LoginBlocked as exc:

@@ -14,12 +14,9 @@ from quart import Blueprint, Response, current_app, request
 
 from cara_fed.api.params import Params, params
 from cara_fed.errors import CaraError
-from cara_fed.models import OAuthApp, OAuthCode
-from cara_fed.services import oauth, sign_ins
+from cara_fed.services import oauth
 from cara_fed.services.oauth import OAuthError
-from cara_fed.services.tokens import (
-    ADMIN_OBJECTS, READ_SCOPES, TOP_SCOPES, WRITE_SCOPES, IssuedToken, digest, issue_token, revoke_token,
-)
+from cara_fed.services.tokens import ADMIN_OBJECTS, READ_SCOPES, TOP_SCOPES, WRITE_SCOPES, revoke_token
 from cara_fed.web.negotiation import json_response
 from cara_fed.web.rate_limits import login_limited, login_refused
 from cara_fed.web.state import app_state
@@ -79,44 +76,17 @@ async def token() -> Response:
         raise OAuthError("unsupported_grant_type", f"The grant type {grant_type[:64]!r} is not supported.")
     app = await oauth.authenticate_client(*client_credentials(p))
     if grant_type == "authorization_code":
-        await _refuse_a_disabled_logins_code(app, p.str("code"))
         issued = await oauth.exchange_code(app, p.str("code"), p.str("redirect_uri"), p.str("code_verifier"),
                                            p.str("scope"))
     elif grant_type == "password":
         refused = await login_limited(p.str("username") or "")  # Mastodon's login attempt limits
         if refused is not None:
             return login_refused(refused, _NO_STORE)
-        issued = await _password_grant(app, p.str("username"), p.str("password"), p.str("scope"))
+        issued = await oauth.password_grant(app, p.str("username"), p.str("password"), p.str("scope"))
     else:
         issued = await oauth.client_credentials_grant(app, p.str("scope"))
     return _json({"access_token": issued.access_token, "token_type": "Bearer",
                   "scope": " ".join(issued.scopes), "created_at": int(issued.created_at.timestamp())})
-
-
-async def _refuse_a_disabled_logins_code(app: OAuthApp, code: str | None) -> None:
-    """A code given before its login was disabled buys no token while it is (the code stays, unused, and
-    expires as usual). Replays of used codes are left to oauth.exchange_code, which revokes on them."""
-    if not code or len(code) > 512:
-        return
-    row = await OAuthCode.filter(code_digest=digest(code), app_id=app.id, used_at=None).select_related(
-        "user").first()
-    if row is not None and row.user.disabled:
-        raise OAuthError("invalid_grant", sign_ins.DISABLED)
-
-
-async def _password_grant(app: OAuthApp, login: str | None, password: str | None,
-                          scope: str | None) -> IssuedToken:
-    """As oauth.password_grant (Mastodon's pre-4.4 resource-owner password grant), signing in through
-    services/sign_ins.py so that a disabled login gets no token (invalid_grant "Your login is currently
-    disabled"), as it gets no code from the authorize form."""
-    scopes = oauth.requested_scopes(app, scope)
-    if not login or not password:
-        raise OAuthError("invalid_request", "The username and password parameters are required.")
-    try:
-        user = await sign_ins.sign_in(login, password)
-    except (oauth.LoginFailed, oauth.LoginBlocked) as exc:
-        raise OAuthError("invalid_grant", exc.message) from None
-    return await issue_token(app, user, scopes)
 
 
 @bp.post("/oauth/revoke")
