@@ -22,8 +22,7 @@ run: $(VENV)/.run-installed
 	$(VENV)/bin/cara-fed serve
 
 ## Install with the test extras and run the whole suite on SQLite, then on PostgreSQL, each pass on one
-## pytest-xdist worker more than the CPUs (CARA_FED_TEST_WORKERS=N to choose; tests/run_suites.py). ARGS go
-## to pytest.
+## pytest-xdist worker per CPU (CARA_FED_TEST_WORKERS=N to choose; tests/run_suites.py). ARGS go to pytest.
 test: $(VENV)/.test-installed
 	$(PY) -m tests.run_suites $(ARGS)
 

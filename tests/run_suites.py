@@ -5,8 +5,8 @@
 PostgreSQL must be reachable (CI has it). Locally, CARA_FED_TEST_PG=0 skips that pass, and says so loudly:
 a skipped pass is not a green one.
 
-Each pass runs under pytest-xdist, one worker more than the CPUs (at most MAX_WORKERS);
-CARA_FED_TEST_WORKERS sets the count (1: no xdist). Workers share nothing: each has its own template database, temporary folder and
+Each pass runs under pytest-xdist, one worker per CPU (at most MAX_WORKERS); CARA_FED_TEST_WORKERS sets the
+count (1: no xdist). Workers share nothing: each has its own template database, temporary folder and
 ports (tests/support/databases.py). Pytest arguments of your own are passed on; if they choose the
 workers themselves (-n, --dist, -p no:xdist) or need one process (--pdb, --trace), none are added.
 """
@@ -48,9 +48,7 @@ async def _postgres_error() -> str | None:
 
 
 def worker_count() -> int:
-    """CARA_FED_TEST_WORKERS if set, else one more than the CPUs this process may use, capped at MAX_WORKERS:
-    many tests wait on servers they started (subprocesses, sockets, the database), so a third worker keeps
-    two cores busy. Measured on 2 cores, SQLite pass, fresh clone: 2 workers 6:50, 3 workers 6:00."""
+    """CARA_FED_TEST_WORKERS if set, else the CPUs this process may use, capped at MAX_WORKERS."""
     configured = os.environ.get("CARA_FED_TEST_WORKERS", "").strip()
     if configured:
         try:
@@ -62,7 +60,7 @@ def worker_count() -> int:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(cpus + 1, MAX_WORKERS))
+    return max(1, min(cpus, MAX_WORKERS))
 
 
 def _xdist_args(extra: list[str]) -> list[str]:
