@@ -36,6 +36,7 @@ from tortoise.connection import get_connection
 from cara_fed.errors import Gone, NotFound
 from cara_fed.federation.domains import is_suspended, suspension_query
 from cara_fed.federation.inbox import INBOX_JOB, INBOX_POLICY, enqueue_incoming
+from cara_fed.federation.sqlite_batches import per_database
 from cara_fed.ids import snowflake_id
 from cara_fed.jobs.queue import now_ms
 from cara_fed.models.accounts import acct_key
@@ -117,10 +118,7 @@ _intakes: weakref.WeakKeyDictionary[BaseDBAsyncClient, _Intake] = weakref.WeakKe
 
 
 def _intake_for(client: SqliteClient) -> _Intake:
-    loop = asyncio.get_running_loop()
-    intake = _intakes.get(client)
-    if intake is None or intake.loop is not loop:  # one per database and event loop (tests run several)
-        intake = _intakes[client] = _Intake(client, loop)
+    intake: _Intake = per_database(_intakes, client, _Intake)
     return intake
 
 

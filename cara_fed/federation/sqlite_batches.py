@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -69,11 +69,19 @@ class _Group:
 _batchers: weakref.WeakKeyDictionary[BaseDBAsyncClient, _Batcher] = weakref.WeakKeyDictionary()
 
 
-def _batcher(client: BaseDBAsyncClient) -> _Batcher:
+def per_database(registry: weakref.WeakKeyDictionary[Any, Any], client: Any,
+                 make: Callable[[Any, asyncio.AbstractEventLoop], Any]) -> Any:
+    """The group-commit queue of ``client`` in ``registry`` (made by ``make(client, loop)``): one per
+    database and event loop (tests run several loops). Also used by federation/inbox_intake.py."""
     loop = asyncio.get_running_loop()
-    batcher = _batchers.get(client)
-    if batcher is None or batcher.loop is not loop:  # one per database and event loop (tests run several)
-        batcher = _batchers[client] = _Batcher(client, loop)
+    found = registry.get(client)
+    if found is None or found.loop is not loop:
+        found = registry[client] = make(client, loop)
+    return found
+
+
+def _batcher(client: BaseDBAsyncClient) -> _Batcher:
+    batcher: _Batcher = per_database(_batchers, client, _Batcher)
     return batcher
 
 

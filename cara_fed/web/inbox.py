@@ -18,9 +18,7 @@ a failed check -- goes back to the steps in order, so every refusal is the one t
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from quart import Blueprint, Response, current_app, request
@@ -36,6 +34,7 @@ from cara_fed.federation import inbox_intake
 from cara_fed.federation.context import Federation
 from cara_fed.federation.domains import is_suspended
 from cara_fed.federation.inbox_intake import Delivery, Outcome
+from cara_fed.federation.remote_actors import origin
 from cara_fed.services import accounts
 from cara_fed.web.state import app_state
 
@@ -135,7 +134,7 @@ async def _parse() -> tuple[bytes, dict[str, Any], str] | Response:
     actor = ref(activity.get("actor")) if isinstance(activity, dict) else None
     if not isinstance(activity, dict) or not types(activity) or actor is None:
         return _error(400, "Not an activity: type and actor are required")
-    if not actor.startswith(("https://", "http://")) or _origin(actor).endswith("://"):  # no host
+    if not actor.startswith(("https://", "http://")) or origin(actor).endswith("://"):  # no host
         return _error(400, "actor must be an http(s) URL")
     return body, activity, actor
 
@@ -199,20 +198,10 @@ def _foreign_id(activity: dict[str, Any], actor: str) -> bool:
     activity_id = activity.get("id")
     if not isinstance(activity_id, str):
         return False
-    origin = _origin(actor)
+    actor_origin = origin(actor)
     # Usually the id starts with the actor's origin and a "/": then urlsplit would find that same scheme and
-    # netloc (the netloc ends at the first "/"), so the split (a new id every time) can be skipped.
-    return not activity_id.startswith(origin + "/") and _split_origin(activity_id) != origin
-
-
-@lru_cache(maxsize=4096)  # actors: the same few senders again and again
-def _origin(url: str) -> str:
-    return _split_origin(url)
-
-
-def _split_origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    # netloc (the netloc ends at the first "/"), so the id (new every time) need not be split and cached.
+    return not activity_id.startswith(actor_origin + "/") and origin(activity_id) != actor_origin
 
 
 def _is_self_delete_of_unknown_actor(activity: dict[str, Any], actor: str) -> bool:
