@@ -233,3 +233,25 @@ async def test_a_bad_config_is_a_usage_error(tmp_path: Path, w: AdminWorld) -> N
     result = run_cli(["--config", str(broken), "stats"], cwd=tmp_path)
     assert_one_line_failure(result, 2, "configuration error")
     assert not await InstanceSetting.exists(key="x")
+
+
+async def test_a_forked_command_answers_as_the_console_script_in_a_fresh_process(
+        cli: Any, tmp_path: Path, database_url: str, w: AdminWorld) -> None:
+    """run_cli forks each command from a pre-imported server (tests/support/cli_forkserver.py); here the
+    same commands also run in a fresh interpreter, and must answer the same. `jobs retry` knows only the job
+    kinds its own imports register, so a kind it does not import (domains.purge) tells whether the server
+    imported more than every run does."""
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    purge = await Job.create(kind="domains.purge", payload={"domain": "gone.example"}, state=DEAD, attempts=3,
+                             max_attempts=3, run_after_ms=now_ms, give_up_at_ms=now_ms, last_error="boom",
+                             finished_at=datetime.now(UTC))
+    config = str(write_config(tmp_path, database_url))
+    for args, stdin in ((["jobs", "retry", str(purge.id)], None),
+                        (["accounts", "list", "--json"], None),
+                        (["user", "set-password", "ada"], ""),  # stdin at EOF: refused
+                        (["accounts", "role", "ada", "emperor"], None)):  # argparse's usage error
+        fresh = run_cli(["--config", config, *args], cwd=tmp_path, stdin=stdin, fresh=True)
+        await Job.filter(id=purge.id).update(state=DEAD)  # as it was, whatever the fresh run did
+        forked = run_cli(["--config", config, *args], cwd=tmp_path, stdin=stdin)
+        assert (forked.code, forked.stdout, forked.stderr) == (fresh.code, fresh.stdout, fresh.stderr), \
+            f"{forked}\n--- fresh:\n{fresh}"
