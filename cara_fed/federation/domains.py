@@ -59,17 +59,23 @@ async def is_suspended(*hosts_or_urls: str | None) -> bool:
 
 def suspension_query(*hosts_or_urls: str | None) -> tuple[str, list[object]] | None:
     """The query behind :func:`is_suspended` (``?`` placeholders; a row back means refused), or None when no
-    host is given. The inbox intake (federation/inbox_intake.py) runs it inside its write transaction."""
+    host is given."""
+    condition = suspension_condition(*hosts_or_urls)
+    return None if condition is None else (f"SELECT 1 AS refused WHERE {condition[0]}", condition[1])
+
+
+def suspension_condition(*hosts_or_urls: str | None) -> tuple[str, list[object]] | None:
+    """The SQL condition (true means refused) of :func:`suspension_query`, with its parameters, to put inside
+    another statement: the inbox intake (federation/inbox_intake.py) asks it in its write transaction."""
     unique = _candidates(hosts_or_urls)
     if not unique:
         return None
     marks = in_list(unique)  # type: ignore[arg-type]
     # The setting's JSON is compared as text: 'true' on both backends (SQLite stores JSON as text, and
     # PostgreSQL's jsonb casts to the same spelling).
-    return ("SELECT 1 AS refused WHERE EXISTS "
-            f"(SELECT 1 FROM domain_blocks WHERE severity = ? AND domain IN ({marks})) "
+    return (f"(EXISTS (SELECT 1 FROM domain_blocks WHERE severity = ? AND domain IN ({marks})) "
             "OR (EXISTS (SELECT 1 FROM instance_settings WHERE key = ? AND CAST(value AS TEXT) = 'true') "
-            f"AND NOT EXISTS (SELECT 1 FROM domain_allows WHERE domain IN ({marks})))",
+            f"AND NOT EXISTS (SELECT 1 FROM domain_allows WHERE domain IN ({marks}))))",
             ["suspend", *unique, ALLOWLIST_MODE_KEY, *unique])
 
 

@@ -8,7 +8,8 @@ the next requests queue up, and the flusher takes them all as the next batch. Al
 one (no timer, no added latency).
 
 Durability (a crash loses nothing acknowledged): a request's outcome is only known after its batch has
-committed, and the inbox sends its 202 only then. A batch that fails fails every request in it (none was
+committed on the database's durable connection (cara_fed/sqlite_backend.py: its commits reach the disk
+before they return, a power loss included), and the inbox sends its 202 only then. A batch that fails fails every request in it (none was
 answered yet, the senders retry); the job's unique key makes a retried delivery a no-op.
 
 The checks run in the same transaction as the INSERT, so a recipient suspended or a domain blocked a moment
@@ -30,28 +31,32 @@ from typing import Any
 
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
-from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.connection import get_connection
 
 from cara_fed.errors import Gone, NotFound
-from cara_fed.federation.domains import is_suspended, suspension_query
+from cara_fed.federation.domains import is_suspended, suspension_condition
 from cara_fed.federation.inbox import INBOX_JOB, INBOX_POLICY, enqueue_incoming
 from cara_fed.federation.sqlite_batches import per_database
+from cara_fed.db import in_list
 from cara_fed.ids import snowflake_id
 from cara_fed.jobs.queue import now_ms
 from cara_fed.models.accounts import acct_key
 from cara_fed.models.jobs import QUEUED
 from cara_fed.services import accounts
+from cara_fed.sqlite_backend import ImmediateSqliteClient
 
 MAX_BATCH = 64  # requests per transaction: bounds how long one batch holds SQLite's write lock
+GROUP_WAIT_SECONDS = 0.001  # under load, how long a batch waits for more requests (bench/inbox.py)
 ID_CLASH_ATTEMPTS = 3  # as jobs.queue.enqueue: another process drew the same Snowflake id in one millisecond
 
-# The same statements as accounts.check_inbox_owner and jobs.queue.enqueue (kept in step with them).
-_OWNER_SQL = ("SELECT a.username, a.suspended_at FROM accounts a JOIN users u ON u.account_id = a.id "
-              "WHERE a.acct_key = ?")
+# The same checks and row as accounts.check_inbox_owner and jobs.queue.enqueue (kept in step with them).
+# The recipient's column: NULL when there is no such local account, '' when it is suspended (a username is
+# never empty), else its canonical username.
+_OWNER_COLUMN = ("(SELECT CASE WHEN a.suspended_at IS NULL THEN a.username ELSE '' END "
+                 "FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.acct_key = ?)")
 _INSERT_SQL = ("INSERT INTO jobs (id, created_at, kind, payload, state, attempts, max_attempts, "
-               "run_after_ms, give_up_at_ms, unique_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-               "ON CONFLICT (unique_key) DO NOTHING")
+               "run_after_ms, give_up_at_ms, unique_key) VALUES {values} ON CONFLICT (unique_key) DO NOTHING")
+_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 class Outcome(enum.Enum):
@@ -89,7 +94,8 @@ def raise_for(outcome: Outcome) -> None:
 async def store(delivery: Delivery) -> Outcome:
     """Check and store one activity; returns once its transaction has committed (or raises)."""
     client = get_connection("default")
-    if isinstance(client, SqliteClient) and not isinstance(client, TransactionalDBClient):
+    if isinstance(client, ImmediateSqliteClient) and not isinstance(client, TransactionalDBClient) \
+            and client.filename != ":memory:":
         delivery.activity_json = orjson.dumps(delivery.activity).decode()  # per request: errors stay its own
         return await _intake_for(client).submit(delivery)
     return await _store_one(delivery)
@@ -117,13 +123,13 @@ async def _store_one(delivery: Delivery) -> Outcome:
 _intakes: weakref.WeakKeyDictionary[BaseDBAsyncClient, _Intake] = weakref.WeakKeyDictionary()
 
 
-def _intake_for(client: SqliteClient) -> _Intake:
+def _intake_for(client: ImmediateSqliteClient) -> _Intake:
     intake: _Intake = per_database(_intakes, client, _Intake)
     return intake
 
 
 class _Intake:
-    def __init__(self, client: SqliteClient, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: ImmediateSqliteClient, loop: asyncio.AbstractEventLoop) -> None:
         self._client = weakref.ref(client)  # weak: _intakes is keyed by the client, which must be able to go
         self.loop = loop
         self._pending: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
@@ -139,9 +145,16 @@ class _Intake:
         return await future
 
     async def _flush(self) -> None:
+        busy = False
         try:
             while self._pending:
+                if busy and len(self._pending) < MAX_BATCH:
+                    # Requests came in together last time: let the ones being read and checked now join
+                    # this batch (fewer, fuller commits), as PostgreSQL's commit_delay does when other
+                    # transactions are active. A request arriving alone is written at once.
+                    await asyncio.sleep(GROUP_WAIT_SECONDS)
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                busy = len(batch) > 1
                 try:
                     outcomes = await self._write([delivery for delivery, _ in batch])
                 except Exception as exc:  # the whole batch failed: every request in it fails (none answered)
@@ -158,13 +171,12 @@ class _Intake:
             self._flusher = None
 
     async def _write(self, batch: list[Delivery]) -> list[Outcome]:
-        # The tortoise client's lock: no other statement (or another task's open transaction) shares the
-        # connection meanwhile. Then one hop to aiosqlite's thread for the whole transaction.
+        # One hop to the durable connection's thread for the whole transaction.
         client = self._client()
-        if client is None:
+        connection = None if client is None else await client.durable_connection()
+        if connection is None:
             raise RuntimeError("the database was closed")
-        async with client.acquire_connection() as connection:
-            return await connection._execute(_write_batch, connection._conn, batch)
+        return await connection._execute(_write_batch, connection._conn, batch)
 
 
 def _fail(batch: list[tuple[Delivery, asyncio.Future[Outcome]]], exc: Exception) -> None:
@@ -174,30 +186,18 @@ def _fail(batch: list[tuple[Delivery, asyncio.Future[Outcome]]], exc: Exception)
 
 
 def _write_batch(db: sqlite3.Connection, batch: list[Delivery]) -> list[Outcome]:
-    """In aiosqlite's thread: one transaction for the batch (BEGIN IMMEDIATE takes the write lock first, as
-    cara_fed/sqlite_backend.py explains), committed with ``synchronous = FULL``."""
-    # The connection runs with synchronous = NORMAL (cara_fed/db.py): in WAL mode a commit then survives a
-    # crash of the process, not a power loss or an OS crash (sqlite.org/pragma.html#pragma_synchronous,
-    # sqlite.org/wal.html#performance_considerations). A 202 tells the sender it may forget the
-    # activity, so these commits wait for the WAL to reach the disk (one fsync per batch, shared by its
-    # requests), which also makes every earlier transaction in the WAL durable.
-    level = db.execute("PRAGMA synchronous").fetchone()[0]
-    if level < 2:
-        db.execute("PRAGMA synchronous = FULL")
-    try:
-        return _write_batch_retrying(db, batch)
-    finally:
-        if level < 2:
-            db.execute(f"PRAGMA synchronous = {int(level)}")
+    """In the durable connection's thread: one transaction for the batch, retried with new ids if another
+    process drew the same Snowflake id. BEGIN IMMEDIATE takes the write lock first (cara_fed/sqlite_backend.py
+    explains why), and the connection's commits reach the disk before they return.
 
-
-def _write_batch_retrying(db: sqlite3.Connection, batch: list[Delivery]) -> list[Outcome]:
-    """Retried with new ids if another process drew the same Snowflake id."""
+    A batch is four statements whatever its size -- BEGIN, one SELECT for every check, one INSERT for every
+    row, COMMIT -- because each statement costs more than its SQL: the sqlite3 module lets go of the GIL
+    around each step and must win it back from the busy event loop, and on a loaded server those handovers
+    cost both threads more CPU than the work itself (bench/inbox.py)."""
     for attempt in range(ID_CLASH_ATTEMPTS):
         db.execute("BEGIN IMMEDIATE")
         try:
-            checks = _Checks(db)
-            outcomes = [_check_and_insert(db, checks, delivery) for delivery in batch]
+            outcomes = _check_and_insert(db, batch)
             db.execute("COMMIT")
             return outcomes
         except sqlite3.IntegrityError:
@@ -211,50 +211,82 @@ def _write_batch_retrying(db: sqlite3.Connection, batch: list[Delivery]) -> list
     raise AssertionError("unreachable")
 
 
-class _Checks:
-    """The recipient and domain checks of one transaction, each asked once per batch: a burst comes from one
-    server to one inbox, and inside the transaction the answer cannot change."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-        self._recipients: dict[str, str | Outcome] = {}
-        self._refused: dict[tuple[str | None, ...], bool] = {}
-
-    def recipient(self, username: str) -> str | Outcome:
-        """The canonical username of an active local account, or why not."""
-        key = acct_key(username, None)
-        found = self._recipients.get(key)
-        if found is None:
-            row = self._db.execute(_OWNER_SQL, (key,)).fetchone()
-            found = Outcome.NO_RECIPIENT if row is None else Outcome.RECIPIENT_SUSPENDED \
-                if row[1] is not None else str(row[0])
-            self._recipients[key] = found
-        return found
-
-    def refused(self, hosts: tuple[str | None, ...]) -> bool:
-        found = self._refused.get(hosts)
-        if found is None:
-            query = suspension_query(*hosts)
-            found = query is not None and self._db.execute(*query).fetchone() is not None
-            self._refused[hosts] = found
-        return found
-
-
-def _check_and_insert(db: sqlite3.Connection, checks: _Checks, delivery: Delivery) -> Outcome:
-    recipient = None
-    if delivery.username is not None:
-        found = checks.recipient(delivery.username)
-        if isinstance(found, Outcome):
-            return found
-        recipient = found
-    if checks.refused(delivery.hosts):
-        return Outcome.DOMAIN_REFUSED
+def _check_and_insert(db: sqlite3.Connection, batch: list[Delivery]) -> list[Outcome]:
+    """Each delivery's outcome; the accepted ones inserted, all in the caller's transaction."""
+    checks = _checks(db, batch)
+    outcomes: list[Outcome] = []
+    rows: list[tuple[Any, ...]] = []
     now = now_ms()
-    # The payload as enqueue_incoming writes it: {"activity", "signer", "recipient"}
-    payload = (f'{{"activity":{delivery.activity_json},"signer":{orjson.dumps(delivery.signer).decode()},'
-               f'"recipient":{orjson.dumps(recipient).decode()}}}')
-    cursor = db.execute(_INSERT_SQL, (
-        snowflake_id(), datetime.now(UTC).isoformat(" "), INBOX_JOB, payload, QUEUED, 0,
-        INBOX_POLICY.max_attempts, now, now + int(INBOX_POLICY.give_up_after_seconds * 1000),
-        delivery.unique_key()))
-    return Outcome.STORED if cursor.rowcount == 1 else Outcome.DUPLICATE
+    created_at = datetime.now(UTC).isoformat(" ")
+    give_up_at = now + int(INBOX_POLICY.give_up_after_seconds * 1000)
+    for delivery in batch:
+        recipient = None
+        if delivery.username is not None:
+            found = checks.recipients[acct_key(delivery.username, None)]
+            if isinstance(found, Outcome):
+                outcomes.append(found)
+                continue
+            recipient = found
+        if checks.refused[delivery.hosts]:
+            outcomes.append(Outcome.DOMAIN_REFUSED)
+            continue
+        # The payload as enqueue_incoming writes it: {"activity", "signer", "recipient"}
+        payload = (f'{{"activity":{delivery.activity_json},"signer":{orjson.dumps(delivery.signer).decode()},'
+                   f'"recipient":{orjson.dumps(recipient).decode()}}}')
+        rows.append((snowflake_id(), created_at, INBOX_JOB, payload, QUEUED, 0, INBOX_POLICY.max_attempts, now,
+                     give_up_at, delivery.unique_key()))
+        outcomes.append(Outcome.STORED)
+    stored = _insert_rows(db, rows)
+    if stored != len(rows):  # some were stored before (or twice in this batch): say which ones are new
+        new_ids = _stored_ids(db, [row[0] for row in rows])
+        new = iter(row[0] in new_ids for row in rows)
+        outcomes = [Outcome.DUPLICATE if outcome is Outcome.STORED and not next(new) else outcome
+                    for outcome in outcomes]
+    return outcomes
+
+
+def _insert_rows(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
+    """All the rows in one INSERT; how many were stored (an activity id already there is skipped)."""
+    if not rows:
+        return 0
+    cursor = db.execute(_INSERT_SQL.format(values=", ".join([_ROW_MARKS] * len(rows))),
+                        [value for row in rows for value in row])
+    return cursor.rowcount
+
+
+def _stored_ids(db: sqlite3.Connection, ids: list[int]) -> set[int]:
+    marks = in_list(ids)  # type: ignore[arg-type]
+    return {row[0] for row in db.execute(f"SELECT id FROM jobs WHERE id IN ({marks})", ids)}
+
+
+@dataclass
+class _Checks:
+    """The answers of one transaction's checks: each distinct recipient and sender asked once (a burst comes
+    from one server to one inbox), and inside the transaction the answer cannot change."""
+
+    recipients: dict[str, str | Outcome]  # acct key -> canonical username, or why not
+    refused: dict[tuple[str | None, ...], bool]  # Delivery.hosts -> dropped
+
+
+def _checks(db: sqlite3.Connection, batch: list[Delivery]) -> _Checks:
+    """Every check of the batch in one SELECT, a column each."""
+    keys = list(dict.fromkeys(acct_key(d.username, None) for d in batch if d.username is not None))
+    hosts = list(dict.fromkeys(d.hosts for d in batch))
+    columns: list[str] = []
+    params: list[object] = []
+    for key in keys:
+        columns.append(_OWNER_COLUMN)
+        params.append(key)
+    conditions = [suspension_condition(*h) for h in hosts]
+    for condition in conditions:
+        if condition is not None:
+            columns.append(condition[0])
+            params += condition[1]
+    values = iter(db.execute(f"SELECT {', '.join(columns)}", params).fetchone() if columns else ())
+    recipients: dict[str, str | Outcome] = {}
+    for key in keys:
+        found = next(values)
+        recipients[key] = Outcome.NO_RECIPIENT if found is None else Outcome.RECIPIENT_SUSPENDED \
+            if found == "" else str(found)
+    refused = {h: condition is not None and bool(next(values)) for h, condition in zip(hosts, conditions)}
+    return _Checks(recipients, refused)

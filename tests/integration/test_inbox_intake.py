@@ -50,6 +50,16 @@ async def test_each_request_of_a_burst_gets_its_own_outcome(settings: Settings) 
     assert jobs[f"{EVE}/activities/2"].payload["recipient"] is None
 
 
+async def test_repeats_in_one_burst_are_stored_once_and_told_apart(settings: Settings) -> None:
+    assert await inbox_intake.store(delivery(1)) is Outcome.STORED
+    # one batch: a new activity, the same again, one stored before, another new one
+    outcomes = await asyncio.gather(*(inbox_intake.store(delivery(n)) for n in (2, 2, 1, 3)))
+
+    assert outcomes == [Outcome.STORED, Outcome.DUPLICATE, Outcome.DUPLICATE, Outcome.STORED]
+    assert sorted(job.payload["activity"]["id"] for job in await Job.filter(kind=INBOX_JOB)) == [
+        f"{EVE}/activities/{n}" for n in (1, 2, 3)]
+
+
 async def test_the_row_is_the_one_enqueue_incoming_writes(settings: Settings) -> None:
     assert await inbox_intake.store(delivery(1)) is Outcome.STORED
     assert await enqueue_incoming(create(2), signer=EVE, recipient=None)
@@ -79,24 +89,32 @@ async def test_a_failing_batch_fails_every_request_in_it_and_stores_none(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     if not settings.database.url.startswith("sqlite://"):
         pytest.skip("the group commit is SQLite's")
-    real = inbox_intake._check_and_insert
-    calls = 0
+    real = inbox_intake._insert_rows
 
-    def fail_on_third(*args: Any) -> Outcome:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real(*args)
+    def insert_then_fail(*args: Any) -> int:  # the rows are written, then the disk fails before the commit
+        real(*args)
+        raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(inbox_intake, "_check_and_insert", fail_on_third)
-    client = get_connection("default")
-    async with client.acquire_connection():  # hold the connection: the five requests queue up as one batch
-        stores = [asyncio.create_task(inbox_intake.store(delivery(n))) for n in range(5)]
-        await asyncio.sleep(0.05)
-    results = await asyncio.gather(*stores, return_exceptions=True)
+    monkeypatch.setattr(inbox_intake, "_insert_rows", insert_then_fail)
+    # Started together, the five requests queue up before the flusher's first turn: one batch.
+    results = await asyncio.gather(*(inbox_intake.store(delivery(n)) for n in range(5)), return_exceptions=True)
 
     assert all(isinstance(r, sqlite3.OperationalError) for r in results), results
-    assert await Job.filter(kind=INBOX_JOB).count() == 0  # rolled back: the first two are not kept
-    monkeypatch.setattr(inbox_intake, "_check_and_insert", real)
+    assert await Job.filter(kind=INBOX_JOB).count() == 0  # rolled back: the rows written are not kept
+    monkeypatch.setattr(inbox_intake, "_insert_rows", real)
     assert await inbox_intake.store(delivery(1)) is Outcome.STORED  # the intake goes on after a failure
+
+
+async def test_sqlite_intake_commits_wait_for_the_disk_on_a_connection_of_their_own(settings: Settings) -> None:
+    if not settings.database.url.startswith("sqlite://"):
+        pytest.skip("PostgreSQL commits wait for the disk anyway (synchronous_commit on)")
+    client = get_connection("default")
+    assert await inbox_intake.store(delivery(1)) is Outcome.STORED
+    durable = await client.durable_connection()
+    assert durable is not None
+    async with durable.execute("PRAGMA synchronous") as cursor:
+        assert (await cursor.fetchone())[0] == 2  # FULL: the WAL is synced at each commit
+    assert await client.execute_query_dict("PRAGMA synchronous") == [{"synchronous": 1}]  # NORMAL elsewhere
+
+    await client.close()  # closing the database closes both
+    assert client._durable is None and not durable._running
