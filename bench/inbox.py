@@ -2,13 +2,15 @@
 activity next to its CPU for a trivial JSON endpoint, then how fast a `cara-fed worker` processes them.
 
     .venv/bin/python -m bench.inbox [--activities 2000] [--concurrency 16] [--worker-concurrency 16]
-                                    [--rounds 1] [--skip-worker]
+                                    [--rounds 1] [--skip-worker] [--no-pin]
                                     [--profile [--profile-dir DIR] [--top 10]] [--env NAME=VALUE ...]
 
 Goals (issue 3, Acceptance): the inbox costs at most 1.5x the server CPU of a trivial JSON endpoint
 (GET /.well-known/nodeinfo) -- the "inbox / trivial server CPU" line -- and the worker processes at least
 1,000 activities/s per core -- the "activities per CPU second" figure (activities / worker CPU seconds).
-CPU figures are the goals' measure: wall-clock rates fall when something else runs on the machine.
+CPU figures are the goals' measure: wall-clock rates fall when something else runs on the machine. With two
+cores or more, `cara-fed serve` and `cara-fed worker` run pinned to one core and this load generator to the
+others (``--no-pin`` to not), which steadies the CPU figures (bench/_support.py ``CpuPinning``).
 
 What it does, all on loopback, all started and stopped by itself (about a minute with the defaults):
 1. a temporary SQLite database; `cara-fed user create bench` (migrates it); `cara-fed serve` on a free port
@@ -57,10 +59,12 @@ from activitypub.keys import generate_rsa_keypair
 from activitypub.signatures import sign_request
 from bench._support import (
     CpuMeter,
+    CpuPinning,
     CpuSplit,
     DriveResult,
     PySpy,
     clean_environ,
+    cpu_pinning,
     drive,
     free_port,
     machine_note,
@@ -174,8 +178,9 @@ def presign(remote: Remote, base: str, inbox: str, first: int, count: int) -> li
 
 
 class Instance:
-    def __init__(self, tmp: Path, port: int, extra_env: list[str]) -> None:
+    def __init__(self, tmp: Path, port: int, extra_env: list[str], pinning: CpuPinning | None) -> None:
         self.port = port
+        self.pinning = pinning
         self.db_path = tmp / "cara.sqlite3"
         self.base = f"http://127.0.0.1:{port}"
         self.tmp = tmp
@@ -201,8 +206,9 @@ class Instance:
     def start(self, *args: str, log_name: str) -> tuple[subprocess.Popen[bytes], Path]:
         log = self.tmp / log_name
         with log.open("wb") as out:
-            proc = subprocess.Popen([CARA_FED, *args], env=self.env, cwd=self.tmp, stdout=out,
-                                    stderr=subprocess.STDOUT)
+            argv = [CARA_FED, *args]
+            proc = subprocess.Popen(self.pinning.command(argv) if self.pinning else argv, env=self.env,
+                                    cwd=self.tmp, stdout=out, stderr=subprocess.STDOUT)
         return proc, log
 
     def job_states(self) -> dict[str, int]:
@@ -253,8 +259,11 @@ async def measured(pid: int, run: Callable[[], Awaitable[DriveResult]]) -> Phase
 
 
 async def bench(args: argparse.Namespace, tmp: Path) -> None:
-    print(machine_note())
-    instance = Instance(tmp, free_port(), args.env)
+    pinning = cpu_pinning(args.pin)
+    print(machine_note() + (f"; {pinning.describe()}" if pinning else "; not pinned to cores"))
+    if pinning:
+        pinning.pin_this_process()
+    instance = Instance(tmp, free_port(), args.env, pinning)
     instance.run("user", "create", LOCAL_USER, "--email", "bench@example.com", "--password",
                  "correct horse battery staple")
     keys = generate_rsa_keypair()
@@ -418,6 +427,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate the inbox and trivial phases this many times, the activities split "
                              "between them (default 1); steadier ratios on a machine shared with other work")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="do not pin the server (and the worker) to one core and this load generator to "
+                             "the others (pinned by default when there are two cores or more: steadier CPU "
+                             "figures)")
     parser.add_argument("--skip-worker", action="store_true",
                         help="stop after the inbox figures (no `cara-fed worker` run): to iterate")
     parser.add_argument("--profile", action="store_true", help="py-spy the server and the worker")
