@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 from cara_fed.errors import Conflict, NotFound, ValidationFailed
 from cara_fed.federation.delivery import DELIVER_JOB
 from cara_fed.jobs import queue
+from cara_fed.jobs.handlers import load_job_handlers
 from cara_fed.jobs.registry import get_kind
 from cara_fed.models import Job, User
 from cara_fed.models.jobs import DEAD, DONE, QUEUED, RUNNING
@@ -63,7 +64,7 @@ async def retry(by: User | None, job_id: int) -> Job:
         raise NotFound("Record not found")
     if job.state != DEAD:
         raise Conflict(f"job {job.id} is {job.state}: only dead jobs are retried")
-    if get_kind(job.kind) is None:
+    if not _runs(job.kind):
         raise Conflict(f"job {job.id} is of kind {job.kind!r}, which this version does not run")
     if not await queue.retry_dead(job.id):  # retried by someone else meanwhile
         raise Conflict(f"job {job.id} is no longer dead")
@@ -78,9 +79,16 @@ async def retry_all_dead(by: User | None, *, kind: str | None = None) -> list[in
         query = query.filter(kind=kind)
     retried = []
     for job_id, job_kind in await query.order_by("id").values_list("id", "kind"):
-        if get_kind(str(job_kind)) is not None and await queue.retry_dead(int(job_id)):
+        if _runs(str(job_kind)) and await queue.retry_dead(int(job_id)):
             retried.append(int(job_id))
     return retried
+
+
+def _runs(kind: str) -> bool:
+    """Whether a worker of this version runs ``kind``: the kinds every worker registers, which a CLI process
+    has not necessarily imported."""
+    load_job_handlers()
+    return get_kind(kind) is not None
 
 
 async def purge(by: User | None, state: str, *, older_than_hours: float = 0.0) -> int:

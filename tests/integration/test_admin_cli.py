@@ -179,6 +179,10 @@ async def test_jobs(cli: Any, w: AdminWorld) -> None:
     assert not await Job.exists(id=w.dead_job.id)
     assert ok(cli("jobs", "purge", "--dead")) == ["deleted 0 dead job(s)"]
     assert cli("jobs", "purge").code == 2 and cli("jobs", "list", "--state", "lost").code == 2
+    # a kind registered by a module the command itself never imports is retried too (workers run it)
+    purge_job = await Job.create(kind="domains.purge", payload={}, state=DEAD, max_attempts=5, run_after_ms=0,
+                                 give_up_at_ms=0)
+    assert ok(cli("jobs", "retry", str(purge_job.id))) == [f"queued job {purge_job.id} (domains.purge) again"]
 
 
 async def test_media_prune(cli: Any, settings: Settings, w: AdminWorld) -> None:
