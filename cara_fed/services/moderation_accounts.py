@@ -19,13 +19,13 @@ app/models/concerns/account/interactions.rb, docs: admin/moderation):
 - silence ("limit"): hidden from public timelines; its follows of anyone become requests (Mastodon's
   FollowService and ActivityPub::Activity::Follow: ``@account.silenced?`` makes a request).
 - sensitize: every post of the account reaches clients as ``sensitive: true``.
-- disable ("freeze"), local account only: the person can no longer sign in (services/oauth.sign_in) and
+- disable ("freeze"), local account only: the person can no longer sign in (services/sign_in.py) and
   their tokens and web sessions are refused while it lasts (API 403 "Your login is currently disabled",
   services/tokens.py; streams closed), but nothing is revoked and nothing is hidden or federated: the
   account stays visible here and elsewhere, and enabling makes the same tokens work again (Mastodon's
   User#disable!/enable!, UserPolicy#disable?/enable?).
 - force password reset: tokens revoked, unused authorization codes dropped; apps cannot sign in
-  (services/oauth.sign_in refuses with PASSWORD_CHANGE_REQUIRED) until the person signs in on the website,
+  (services/sign_in.py refuses with PASSWORD_CHANGE_REQUIRED) until the person signs in on the website,
   which only shows them the change-password form (web/auth_pages.py), and chooses a new password.
 - set role: admins only; the last admin cannot stop being one."""
 

@@ -18,9 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 from cara_fed.errors import CaraError, ValidationFailed
 from cara_fed.models import OAuthApp, OAuthCode, OAuthToken, User
-from cara_fed.models.accounts import acct_key
 from cara_fed.services import instance
-from cara_fed.services.passwords import hash_password, verify_password
+from cara_fed.services.sign_in import LoginBlocked, LoginFailed, can_act, sign_in
 from cara_fed.services.tokens import (
     DISABLED, IssuedToken, digest, issue_token, parse_scopes, scopes_subset, unknown_scopes,
 )
@@ -222,74 +221,6 @@ async def check_authorization_request(*, response_type: str | None, client_id: s
                                 code_challenge_method=code_challenge_method)
 
 
-# -- signing in -------------------------------------------------------------------------------------------
-
-
-class LoginFailed(CaraError):
-    status = 401
-
-
-class LoginBlocked(CaraError):
-    status = 403
-
-
-PASSWORD_CHANGE_REQUIRED = ("A moderator asked you to choose a new password: sign in on this server's "
-                            "website (/auth/sign_in) to set it, then sign in here again.")
-
-
-_dummy_hash: str | None = None
-
-
-async def _spend_a_verification(password: str) -> None:
-    """Verify against a throw-away hash, so an unknown login takes as long as a wrong password (no user
-    enumeration by timing)."""
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = await hash_password(secrets.token_urlsafe(16))
-    await verify_password(_dummy_hash, password)
-
-
-async def find_login(login: str) -> User | None:
-    """The local user whose email (as Mastodon: toot and Mastodon.py send the email) or username this is."""
-    login = login.strip()
-    if not login or len(login) > 320:
-        return None
-    if "@" in login.lstrip("@"):
-        user = await User.filter(email=login.lower()).select_related("account").first()
-        if user is not None:
-            return user
-    return await User.filter(account__acct_key=acct_key(login.lstrip("@"), None)).select_related(
-        "account").first()
-
-
-async def sign_in(login: str | None, password: str | None) -> User:
-    """The user these credentials belong to. LoginFailed for unknown logins and wrong passwords alike;
-    LoginBlocked (only after a correct password: the answer must not tell strangers which accounts are
-    frozen) for suspended, not yet approved or disabled ("frozen" by a moderator) logins; nothing is
-    written then (no ``last_sign_in_at``, and the callers make no code, token or session)."""
-    password = password or ""
-    user = await find_login(login or "")
-    if user is None:
-        await _spend_a_verification(password)
-        raise LoginFailed("Invalid email, username or password.")
-    if not await verify_password(user.password_hash, password):
-        raise LoginFailed("Invalid email, username or password.")
-    if user.account.suspended_at is not None:
-        raise LoginBlocked("This account is suspended.")
-    if not user.approved:
-        raise LoginBlocked("This account is waiting for approval.")
-    if user.disabled:  # services/moderation_accounts.disable_login
-        raise LoginBlocked(DISABLED)
-    if user.must_change_password:  # an admin forced a reset (services/moderation_accounts.py)
-        raise LoginBlocked(PASSWORD_CHANGE_REQUIRED)
-    await User.filter(id=user.id).update(last_sign_in_at=datetime.now(UTC))
-    return user
-
-
-def _can_act(user: User) -> bool:
-    return user.account.suspended_at is None and user.approved and not user.disabled
-
-
 # -- authorization codes ----------------------------------------------------------------------------------
 
 
@@ -348,7 +279,7 @@ async def exchange_code(app: OAuthApp, code: str | None, redirect_uri: str | Non
         scopes = parse_scopes(scope)
         if unknown_scopes(scopes) or not scopes_subset(scopes, set(granted)):
             raise OAuthError("invalid_scope", "The requested scope exceeds the scope granted by the user.")
-    if not _can_act(row.user):  # the code stays unused: a frozen login's code works again once enabled
+    if not can_act(row.user):  # the code stays unused: a frozen login's code works again once enabled
         raise _invalid_grant(DISABLED if row.user.disabled else "The account can no longer sign in.")
     # Consumed in one conditional UPDATE, so two concurrent exchanges cannot both win.
     if await OAuthCode.filter(id=row.id, used_at=None).update(used_at=now):

@@ -31,7 +31,7 @@ from cara_fed.db import raw_rows
 from cara_fed.ids import snowflake_id
 from cara_fed.models import RateLimitBucket
 from cara_fed.services import login_limits
-from cara_fed.services.oauth import find_login
+from cara_fed.services.sign_in import find_login
 
 
 @dataclass(frozen=True)

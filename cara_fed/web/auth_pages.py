@@ -1,7 +1,7 @@
 """``/auth/sign_in``, ``/auth/sign_out`` and ``/auth/password`` (also ``/auth/change_password``): signing
 in to the web pages with the same accounts as the apps (email or username and password,
-services/oauth.sign_in), a session cookie (web/sessions.py), and the password change (forced when a
-moderator asked for one: services/oauth.PASSWORD_CHANGE_REQUIRED).
+services/sign_in.py), a session cookie (web/sessions.py), and the password change (forced when a
+moderator asked for one: services/sign_in.PASSWORD_CHANGE_REQUIRED).
 
 Sign-in is rate-limited per address and per account (services/login_limits.py), refuses suspended, not
 yet approved and disabled ("frozen" by a moderator) accounts with a message that says so (only after
@@ -13,7 +13,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, request
 
 from cara_fed.models import User
-from cara_fed.services import login_limits, oauth, web_sessions
+from cara_fed.services import login_limits, sign_in, web_sessions
 from cara_fed.services.tokens import DISABLED
 from cara_fed.web.sessions import (
     ANONYMOUS_COOKIE, CHANGE_PASSWORD_PATH, HOME_PATH, SESSION_COOKIE, CsrfRefused, check_csrf, client_address,
@@ -48,7 +48,7 @@ async def sign_in_page() -> Response:
 
 
 async def _account_key(login: str) -> str:
-    user = await oauth.find_login(login)
+    user = await sign_in.find_login(login)
     return f"user:{user.id}" if user is not None else f"login:{login.strip().lstrip('@').lower()}"
 
 
@@ -71,13 +71,13 @@ async def sign_in_submit() -> Response:
         response.headers["Retry-After"] = str(verdict.retry_after)
         return response
     try:
-        user = await oauth.sign_in(login, password)
-    except oauth.LoginFailed as exc:
+        user = await sign_in.sign_in(login, password)
+    except sign_in.LoginFailed as exc:
         return await _sign_in_form(422, error=exc.message, login=login, next_path=next_path)
-    except oauth.LoginBlocked as exc:
+    except sign_in.LoginBlocked as exc:
         # The password was right, but a new one must be chosen: a session for the change form only.
-        if exc.message == oauth.PASSWORD_CHANGE_REQUIRED:
-            found = await oauth.find_login(login)
+        if exc.message == sign_in.PASSWORD_CHANGE_REQUIRED:
+            found = await sign_in.find_login(login)
             if found is not None:
                 return await _signed_in_response(found, CHANGE_PASSWORD_PATH)
         message = _BLOCKED.get(exc.message, exc.message)

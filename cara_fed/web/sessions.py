@@ -36,7 +36,7 @@ ANONYMOUS_COOKIE = "cara_csrf"  # before sign-in: what the sign-in form's token 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SIGN_IN_PATH = "/auth/sign_in"
-CHANGE_PASSWORD_PATH = "/auth/password"  # services/oauth.PASSWORD_CHANGE_REQUIRED names it
+CHANGE_PASSWORD_PATH = "/auth/password"  # services/sign_in.PASSWORD_CHANGE_REQUIRED names it
 HOME_PATH = "/studio"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

@@ -21,7 +21,7 @@ from cara_fed.models import (
 )
 from cara_fed.services import accounts, moderation_accounts, posts, relationships
 from cara_fed.services.moderation_accounts import SUSPENDED_JOB, UNSUSPENDED_JOB
-from cara_fed.services.oauth import PASSWORD_CHANGE_REQUIRED
+from cara_fed.services.sign_in import PASSWORD_CHANGE_REQUIRED
 from cara_fed.services.tokens import issue_token
 from tests.support.api import Api, ApiUser
 from tests.support.databases import DatabaseFactory

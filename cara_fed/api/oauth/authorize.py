@@ -16,7 +16,7 @@ from quart import Blueprint, Response, current_app, render_template, request
 from cara_fed.api.oauth.forms import describe_scope, sign_form, verify_form
 from cara_fed.api.params import params
 from cara_fed.errors import CaraError
-from cara_fed.services import oauth
+from cara_fed.services import oauth, sign_in
 from cara_fed.services.oauth import FORM_FIELDS, OOB, AuthorizationRequest, AuthorizeRefused
 from cara_fed.web.rate_limits import login_limited
 from cara_fed.web.state import app_state
@@ -110,8 +110,8 @@ async def authorize_submit() -> Response:
         page.headers["Retry-After"] = str(refused.retry_after)
         return page
     try:
-        user = await oauth.sign_in(login, p.str("password"))
-    except (oauth.LoginFailed, oauth.LoginBlocked) as exc:
+        user = await sign_in.sign_in(login, p.str("password"))
+    except (sign_in.LoginFailed, sign_in.LoginBlocked) as exc:
         return await _form(req, status=exc.status, error=exc.message, login=login)
     code = await oauth.create_code(req, user)
     if req.redirect_uri == OOB:
