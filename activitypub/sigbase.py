@@ -153,6 +153,7 @@ _MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
 
 
+@lru_cache(maxsize=256)  # a busy sender's requests share their Date for a second; refusals are not cached
 def parse_http_date(value: str) -> float:
     """Seconds since the epoch; IMF-fixdate and the obsolete forms ``email.utils`` knows. Unparsable -> 401,
     never a 500 (Mastodon spec "unparsable date")."""

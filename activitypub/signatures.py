@@ -78,11 +78,18 @@ def normalize_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Lowercase names; repeated fields joined with ", " (RFC 9110 section 5.3, draft-cavage 2.3,
     RFC 9421 2.1); values trimmed. ``items()`` of a multidict (aiohttp, werkzeug/Quart) yields every
     repetition."""
-    result: dict[str, str] = {}
     try:
         pairs = list(headers.items())
     except Exception as exc:  # a broken mapping must not escape as a 500
         raise MalformedSignature("unreadable headers") from exc
+    try:  # the usual case, in one pass: text names and values, none repeated
+        result = {name.lower(): value.strip(" \t") for name, value in pairs
+                  if type(name) is str and type(value) is str}  # noqa: E721 - exactly str, as below
+    except Exception:  # noqa: BLE001 - a str subclass whose methods fail: the careful loop says what
+        result = {}
+    if len(result) == len(pairs):
+        return result
+    result = {}
     for name, value in pairs:
         if not isinstance(name, str) or not isinstance(value, str):
             raise MalformedSignature("header names and values must be text")
