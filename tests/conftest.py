@@ -8,10 +8,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from argon2 import PasswordHasher
 
 from activitypub.keys import KeyPair, generate_rsa_keypair
 from cara_fed import db
 from cara_fed.app import create_app
+from cara_fed.services import passwords
 from cara_fed.settings import Settings
 from tests.interop.installs import CACHE as INTEROP_CACHE
 from tests.interop.installs import SKIP_PREFIX
@@ -19,6 +21,12 @@ from tests.support.databases import BACKEND, DatabaseFactory
 from tests.support.fakefed import FakeFediverse
 from tests.support.servers import RunningServer, serve_asgi
 from tests.support.tls import FakeTLS, make_test_tls
+
+# Real argon2id, cheaper parameters, in the test processes: a hash or check costs ~25 ms of CPU at the
+# production ones (argon2-cffi's defaults, RFC 9106's recommended profile) and the suite makes thousands.
+# A hash names its own parameters, so the production-cost hashes that `cara-fed` processes make in the
+# tests still verify here, and these verify there.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def pytest_report_header() -> str:
