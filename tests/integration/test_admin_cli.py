@@ -242,9 +242,7 @@ async def test_a_bad_config_is_a_usage_error(tmp_path: Path, w: AdminWorld) -> N
 async def test_a_forked_command_answers_as_the_console_script_in_a_fresh_process(
         cli: Any, tmp_path: Path, database_url: str, w: AdminWorld) -> None:
     """run_cli forks each command from a pre-imported server (tests/support/cli_forkserver.py); here the
-    same commands also run in a fresh interpreter, and must answer the same. `jobs retry` knows only the job
-    kinds its own imports register, so a kind it does not import (domains.purge) tells whether the server
-    imported more than every run does."""
+    same commands also run in a fresh interpreter, and must answer the same: exit code, stdout, stderr."""
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     purge = await Job.create(kind="domains.purge", payload={"domain": "gone.example"}, state=DEAD, attempts=3,
                              max_attempts=3, run_after_ms=now_ms, give_up_at_ms=now_ms, last_error="boom",

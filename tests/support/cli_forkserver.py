@@ -15,8 +15,9 @@ What is imported before the fork (in the server, never in the child):
 - every other module of the project that can be imported without importing a module of
   cara_fed.jobs.handlers.HANDLER_MODULES, with the libraries they import. Those modules register job kinds
   (jobs/registry.py `_KINDS`) and inbox activity handlers (federation/inbox.py `HANDLERS`) as they are
-  imported, the only import-time registries in the project, and `jobs retry` answers from the first: a
-  child must see exactly the registrations its own command's imports make. Which modules qualify is found
+  imported, the only import-time registries in the project: a child sees exactly the registrations its
+  own command's imports make, as in a fresh process (`jobs retry` answered from the first until it loaded
+  every kind itself). Which modules qualify is found
   by a throwaway forked probe that imports everything with those modules refused.
 
 What differs from a fresh interpreter, and why it does not matter here:
