@@ -6,7 +6,7 @@
 
 A temporary SQLite database (or ``--database postgres://...``, which must be empty), migrated, with a local
 user ``bench`` and a known remote actor (fetched "just now", so nothing goes on the network); then N
-Mastodon-shaped Creates (bench/inbox.py's, a Note mentioning @bench) run through the job handler, N at a
+Mastodon-shaped Creates (bench/_remote.py's, a Note mentioning @bench) run through the job handler, N at a
 time with the given concurrency, as the worker runs them. Prints the process CPU (every thread: aiosqlite
 runs its queries in one) per activity. ``--profile`` runs cProfile around the measured part instead (its
 overhead inflates the figure: take figures from a run without it). Prints figures; asserts nothing.
@@ -29,7 +29,7 @@ import orjson
 from activitypub import jsonld
 from activitypub.keys import generate_rsa_keypair
 from bench._support import machine_note
-from bench.inbox import LOCAL_USER, Remote, create_activity
+from bench._remote import LOCAL_USER, Remote, create_activity
 
 
 async def run(args: argparse.Namespace, tmp: Path) -> None:
