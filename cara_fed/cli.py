@@ -231,12 +231,20 @@ async def _serve_async(settings: Settings) -> int:
     stop = asyncio.Event()
     _install_stop_signals(stop)
     log.info("serving", extra={"bind": settings.server.bind, "url": settings.base_url})
+    app = create_app(settings)
+    app.before_serving(_settled)  # after the app's own startup (database, runner): they run in this order
     try:
-        await hypercorn_serve(create_app(settings), hypercorn_config(listener),  # type: ignore[arg-type]
+        await hypercorn_serve(app, hypercorn_config(listener),  # type: ignore[arg-type]
                               shutdown_trigger=stop.wait)
     except LifespanFailureError as exc:  # e.g. the database went away between migrating and starting
         raise CommandFailed(f"could not start: {_one_line(exc.__cause__ or exc)}", EXIT_CONFIG) from None
     return 0
+
+
+async def _settled() -> None:
+    from cara_fed.heap import settle_after_startup
+
+    settle_after_startup()
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -249,9 +257,10 @@ def _worker(args: argparse.Namespace) -> int:
 async def _worker_async(settings: Settings) -> int:
     from cara_fed.federation.context import Federation
     from cara_fed.federation.http import default_session, network_policy
-    from cara_fed.services.instance import ensure_instance_actor
+    from cara_fed.heap import settle_after_startup
     from cara_fed.jobs.handlers import load_job_handlers
     from cara_fed.jobs.runner import JobRunner
+    from cara_fed.services.instance import ensure_instance_actor
 
     load_job_handlers()
     stop = asyncio.Event()
@@ -268,6 +277,7 @@ async def _worker_async(settings: Settings) -> int:
                                          "federation": Federation.create(settings, http, policy)})
             print(f"worker {runner.worker_id} running jobs: {', '.join(runner.kinds) or '(none registered)'}",
                   flush=True)
+            settle_after_startup()
             await runner.run(stop)
     return 0
 
