@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -251,6 +252,11 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
         ratio = inbox_us / trivial_us
         print(f"inbox / trivial server CPU: {ratio:.2f}x   "
               f"(goal <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})")
+        if len(inbox_parts) > 1:  # how much the machine moved the figure from one round to the next
+            rounds_ratios = sorted(i.cpu_us(i.result.statuses.get(202, 0)) / t.cpu_us(t.result.requests)
+                                   for i, t in zip(inbox_parts, trivial_parts, strict=True))
+            print(f"  each round's own ratio ({len(rounds_ratios)} rounds): median "
+                  f"{statistics.median(rounds_ratios):.2f}x, {rounds_ratios[0]:.2f}x to {rounds_ratios[-1]:.2f}x")
         if spy is not None:
             print("\nprofile of `cara-fed serve` during the inbox run (py-spy):")
             print(spy.summary(args.top, ["_receive (cara_fed/web/inbox.py",
