@@ -24,6 +24,7 @@ from cara_fed.logs import request_id_var
 from cara_fed.sanitize import sanitize_html
 from cara_fed.services.instance import ensure_instance_actor
 from cara_fed.settings import Settings
+from cara_fed.web.durability import install_durable_answers
 from cara_fed.web.errors import register_error_handlers
 from cara_fed.web.noai import install_noai
 from cara_fed.web.rate_limits import install_rate_limits
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     _install_request_logging(app)
     install_noai(app, settings)  # after request logging, so that refused crawlers are logged too
     install_rate_limits(app, settings)  # after both: a 429 is logged and carries the no-AI headers
+    install_durable_answers(app)  # its wait for the disk runs before the hooks above: it is in the log's time
     _install_tortoise_context(app, state)
 
     @app.before_serving

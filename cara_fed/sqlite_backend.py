@@ -12,12 +12,16 @@ crash of the process, not a power loss or an OS crash (sqlite.org/pragma.html#pr
 sqlite.org/wal.html#performance_considerations). Writes whose acknowledgement tells someone else they may
 forget the data (the inbox's 202) go through :meth:`ImmediateSqliteClient.durable_connection` instead: the
 same file, ``synchronous = FULL``, so each commit is on the disk before it returns (and with it every
-earlier commit in the WAL).
+earlier commit in the WAL). Other answers that acknowledge a write (an API post, a follow, a sign-up) wait
+for :meth:`ImmediateSqliteClient.make_durable` (cara_fed/web/durability.py): one fsync of the WAL file,
+shared by the requests waiting at that moment, so the shared connection need not pay an fsync for every
+commit (rate-limit counters, job bookkeeping, caches).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from typing import Any
 
@@ -41,6 +45,9 @@ class ImmediateSqliteClient(SqliteClient):
         super().__init__(file_path, **kwargs)
         self._durable: aiosqlite.Connection | None = None
         self._durable_lock = asyncio.Lock()
+        self._wal_sync: asyncio.Future[None] | None = None  # the fsync of the WAL running now
+        self._synced_changes: int | None = None  # total_changes when the last successful fsync began
+        self.wal_syncs = 0  # fsyncs done by make_durable (tests and logs read it)
 
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
@@ -64,12 +71,63 @@ class ImmediateSqliteClient(SqliteClient):
                 self._durable = durable
             return self._durable
 
+    async def make_durable(self) -> None:
+        """Return once every transaction committed so far on the shared connection is on the disk. Not
+        from inside a transaction of it (the sync waits for the connection's lock).
+
+        That connection commits with ``synchronous = NORMAL``: a commit's pages are written to the WAL
+        file, and reach the disk at the next fsync of it (a checkpoint, or this). One fsync of the WAL makes
+        every frame in it durable, whoever wrote it (sqlite.org/wal.html: a transaction is durable once its
+        commit frame is synced). Callers share the sync running when they arrive if it began after their
+        commit, else the next one; nothing is synced when nothing was committed since the last sync began
+        (``total_changes`` of the connection did not move)."""
+        connection = self._connection
+        if self.filename == ":memory:" or connection is None:
+            return
+        changes = connection._conn.total_changes  # counts this caller's committed changes
+        while self._synced_changes is None or not _not_before(self._synced_changes, changes):
+            if self._wal_sync is None:
+                self._wal_sync = asyncio.ensure_future(self._sync_wal(connection))
+            await asyncio.shield(self._wal_sync)  # shield: a request that goes away leaves the others' sync
+
+    async def _sync_wal(self, connection: aiosqlite.Connection) -> None:
+        try:
+            # Under the connection's lock no transaction is half-way: every change counted is committed,
+            # so in the WAL file before the fsync starts.
+            async with self._lock:
+                covers = connection._conn.total_changes
+            await asyncio.to_thread(_fsync_file, f"{self.filename}-wal")
+            self.wal_syncs += 1
+            self._synced_changes = covers
+        finally:
+            self._wal_sync = None
+
     async def close(self) -> None:
         async with self._durable_lock:
             if self._durable is not None:
                 durable, self._durable = self._durable, None
                 await durable.close()
         await super().close()
+
+
+def _not_before(counter: int, reference: int) -> bool:
+    """``counter`` is ``reference`` or a later value of it. sqlite3's total_changes is a C int on Python
+    3.11 and wraps after 2**31 changes (months of rate-limit counting): compare modulo 2**32."""
+    return (counter - reference) % 2**32 < 2**31
+
+
+def _fsync_file(path: str) -> None:
+    """fsync(2) through a descriptor of our own: Linux flushes the file's pages whoever wrote them. A WAL
+    that does not exist has nothing to make durable (an empty database, or one that was checkpointed and
+    closed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 client_class = ImmediateSqliteClient

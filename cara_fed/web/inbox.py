@@ -36,6 +36,7 @@ from cara_fed.federation.domains import is_suspended
 from cara_fed.federation.inbox_intake import Delivery, Outcome
 from cara_fed.federation.remote_actors import origin
 from cara_fed.services import accounts
+from cara_fed.web.durability import commits_durably
 from cara_fed.web.state import app_state
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,21 @@ def _error(status: int, message: str) -> Response:
     return Response(orjson.dumps({"error": message}), status=status, content_type="application/json")
 
 
+# Each of them answers 202 only after its activity's commit on the durable connection (inbox_intake).
 @bp.post("/users/<username>/inbox")
+@commits_durably
 async def user_inbox(username: str) -> Response:
     return await _receive(username)
 
 
 @bp.post("/inbox")
+@commits_durably
 async def shared_inbox() -> Response:
     return await _receive(None)
 
 
 @bp.post("/actor/inbox")
+@commits_durably
 async def instance_inbox() -> Response:
     return await _receive(None)
 
