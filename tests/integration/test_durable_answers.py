@@ -13,9 +13,12 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 from quart import Quart
+from tortoise.connection import get_connection
 
+from cara_fed import db
 from cara_fed.app import create_app
 from cara_fed.models import Status
+from cara_fed.services import accounts
 from cara_fed.settings import Settings
 from cara_fed.sqlite_backend import ImmediateSqliteClient
 from cara_fed.web.durability import WRITE_METHODS
@@ -94,3 +97,17 @@ def test_the_inbox_views_say_they_commit_durably_themselves(settings: Settings) 
 
     assert sorted(inbox_views) == ["inbox.instance_inbox", "inbox.shared_inbox", "inbox.user_inbox"]
     assert all(getattr(app.view_functions[name], "_cara_fed_commits_durably", False) for name in inbox_views)
+
+
+async def test_closing_the_database_syncs_what_a_command_committed(settings: Settings) -> None:
+    if not settings.database.url.startswith("sqlite://"):
+        pytest.skip("PostgreSQL's commits wait for the disk by themselves (synchronous_commit)")
+    ctx = await db.open_database(settings.database)  # as a CLI command opens it
+    with ctx:
+        client = get_connection("default")
+        assert isinstance(client, ImmediateSqliteClient)
+        await accounts.create_local_account("juno", "juno@example.org", "correct horse battery staple")
+        before = client.wal_syncs
+    await ctx.close_connections()
+
+    assert client.wal_syncs == before + 1
