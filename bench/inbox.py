@@ -2,7 +2,7 @@
 activity next to its CPU for a trivial JSON endpoint, then how fast a `cara-fed worker` processes them.
 
     .venv/bin/python -m bench.inbox [--activities 2000] [--concurrency 16] [--worker-concurrency 16]
-                                    [--rounds 1] [--skip-worker] [--no-pin]
+                                    [--rounds 8] [--skip-worker] [--no-pin]
                                     [--profile [--profile-dir DIR] [--top 10]] [--env NAME=VALUE ...]
 
 Goals (issue 3, Acceptance): the inbox costs at most 1.5x the server CPU of a trivial JSON endpoint
@@ -330,9 +330,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     parser.add_argument("--worker-concurrency", type=int, default=16,
                         help="jobs the worker runs at once (default 16; jobs.concurrency defaults to 4)")
-    parser.add_argument("--rounds", type=int, default=1,
+    parser.add_argument("--rounds", type=int, default=8,
                         help="alternate the inbox and trivial phases this many times, the activities split "
-                             "between them (default 1); steadier ratios on a machine shared with other work")
+                             "between them (default 8): the machine's speed moves by tens of percent within "
+                             "seconds here, and alternating lets both phases share its slow moments")
     parser.add_argument("--no-pin", dest="pin", action="store_false",
                         help="do not pin the server (and the worker) to one core and this load generator to "
                              "the others (pinned by default when there are two cores or more: steadier CPU "
