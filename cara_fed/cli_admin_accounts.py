@@ -77,18 +77,18 @@ def _account_action(args: argparse.Namespace) -> int:
     from cara_fed.cli import CommandFailed, _with_database
     from cara_fed.errors import CaraError
     from cara_fed.services import moderation_accounts as moderation
-    from cara_fed.services import registrations
+    from cara_fed.services import sign_up_approvals
 
     async def work(_settings: Settings) -> None:
         account = await find(args.account)
         try:
             if args.action == "reject":
-                gone = await registrations.reject(None, account.id)
+                gone = await sign_up_approvals.reject(None, account.id)
                 print(f"rejected the sign-up of @{gone.username} ({gone.email}); the account is deleted")
                 return
             if args.action == "approve" and account.domain is not None:
                 raise CommandFailed(f"{_handle(account)} is a remote account: there is nothing to approve")
-            run = {"approve": registrations.approve, "suspend": moderation.suspend_account,
+            run = {"approve": sign_up_approvals.approve, "suspend": moderation.suspend_account,
                    "unsuspend": moderation.unsuspend_account, "silence": moderation.silence_account,
                    "unsilence": moderation.unsilence_account, "disable": moderation.disable_login,
                    "enable": moderation.enable_login}[args.action]

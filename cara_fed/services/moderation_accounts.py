@@ -78,7 +78,7 @@ class ModerationResult:
 
 def moderation_result(account: Account, action: str, by: User | None, changed: dict[str, Any], at: datetime
                       ) -> ModerationResult:
-    """An action's result (services/registrations.approve uses it too), logged when something changed."""
+    """An action's result (services/sign_up_approvals.approve uses it too), logged when something changed."""
     result = ModerationResult(account_id=account.id, action=action, changed=changed,
                               by_account_id=by.account_id if by is not None else None, at=at)
     if changed:

@@ -12,7 +12,7 @@ import pytest
 
 from cara_fed.errors import Forbidden, NotFound, ValidationFailed
 from cara_fed.models import Account, Follow, FollowRequest, Invite, Notification, User
-from cara_fed.services import invites, registrations
+from cara_fed.services import invites, registrations, sign_up_approvals
 from cara_fed.services.registrations import SignUpForm
 from cara_fed.settings import Settings
 from tests.support.api import make_user
@@ -103,7 +103,7 @@ async def test_approval_mode_asks_for_a_reason_and_says_the_account_is_pending(
     app = await oauth.register()
     login = await oauth.token({"grant_type": "password", "username": "mira", "password": PASSWORD}, app=app)
     assert login.status == 400 and "waiting for approval" in login.body["error_description"]
-    await registrations.approve(None, user.account_id)
+    await sign_up_approvals.approve(None, user.account_id)
     login = await oauth.token({"grant_type": "password", "username": "mira", "password": PASSWORD}, app=app)
     assert login.status == 200
 
@@ -277,9 +277,9 @@ async def test_invites_are_created_listed_and_revoked_by_staff(settings: Setting
 async def test_approval_queue_needs_staff() -> None:
     user = await make_user("zoe")
     with pytest.raises(Forbidden):
-        await registrations.pending_sign_ups(user.user)
+        await sign_up_approvals.pending_sign_ups(user.user)
     with pytest.raises(Forbidden):
-        await registrations.approve(user.user, user.account.id)
+        await sign_up_approvals.approve(user.user, user.account.id)
 
 
 async def test_an_autofollow_invite_makes_the_new_account_follow_its_creator(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from cara_fed.api.pagination import page_params, with_link
 from cara_fed.api.params import params
 from cara_fed.errors import Forbidden, ValidationFailed
 from cara_fed.services import admin_account_data, admin_accounts, moderation_accounts as moderation, \
-    registrations
+    sign_up_approvals
 from cara_fed.services.admin_accounts import AccountFilter, AdminAccountView
 from cara_fed.services.staff import NOT_ALLOWED
 from cara_fed.web.negotiation import json_response
@@ -91,7 +91,7 @@ async def _pending(account_id: int) -> AdminAccountView:
 @admin_endpoint(WRITE)
 async def approve(account_id: str) -> Response:
     view = await _pending(path_id(account_id))
-    await registrations.approve(acting_user(), view.account.id)
+    await sign_up_approvals.approve(acting_user(), view.account.id)
     return await _reloaded(view.account.id)
 
 
@@ -100,7 +100,7 @@ async def approve(account_id: str) -> Response:
 async def reject(account_id: str) -> Response:
     view = await _pending(path_id(account_id))
     rendered = await _one(view)  # the answer describes the account as it was (it is deleted)
-    await registrations.reject(acting_user(), view.account.id)
+    await sign_up_approvals.reject(acting_user(), view.account.id)
     return rendered
 
 

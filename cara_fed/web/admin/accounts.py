@@ -12,7 +12,7 @@ from quart import Blueprint, Response, request
 
 from cara_fed.errors import CaraError
 from cara_fed.models import User
-from cara_fed.services import admin_accounts, moderation_accounts as moderation, registrations
+from cara_fed.services import admin_accounts, moderation_accounts as moderation, sign_up_approvals
 from cara_fed.services.admin_accounts import AccountFilter
 from cara_fed.services.moderation_accounts import ModerationResult
 from cara_fed.services.paging import Page
@@ -30,7 +30,7 @@ STATUS_CHOICES = (("", "Any"), ("active", "Active"), ("pending", "Waiting for ap
                   ("silenced", "Limited (silenced)"), ("sensitized", "Media marked sensitive"))
 Action = Callable[[User | None, int], Awaitable[ModerationResult]]
 ACTIONS: dict[str, tuple[Action, str]] = {
-    "approve": (registrations.approve, "approved"),
+    "approve": (sign_up_approvals.approve, "approved"),
     "suspend": (moderation.suspend_account, "suspended"),
     "unsuspend": (moderation.unsuspend_account, "unsuspended"),
     "silence": (moderation.silence_account, "silenced"),
@@ -83,7 +83,7 @@ async def account_action(account_id: str, action: str) -> Response:
     user = await staff_user()
     try:
         if action == "reject":
-            gone = await registrations.reject(user, ident)
+            gone = await sign_up_approvals.reject(user, ident)
             return see_other(f"/admin/accounts?status=pending&done=rejected_{gone.username}")
         if action == "role":
             role = (await request.form).get("role") or ""

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from cara_fed.models import Account, Invite, OAuthApp, OAuthToken, User
-from cara_fed.services import invites, registrations
+from cara_fed.services import invites, registrations, sign_up_approvals
 from cara_fed.settings import Settings
 from tests.support.api import Api
 from tests.support.oauth_flow import OAuthClient
@@ -104,11 +104,11 @@ async def test_approval_mode_needs_a_reason_and_leaves_the_account_pending_until
                               headers={"Accept": "application/activity+json"}) as actor:
         assert actor.status == 404
 
-    assert [p.username for p in await registrations.pending_sign_ups(None)] == ["mira"]
-    approved = await registrations.approve(None, user.account_id)
+    assert [p.username for p in await sign_up_approvals.pending_sign_ups(None)] == ["mira"]
+    approved = await sign_up_approvals.approve(None, user.account_id)
     assert approved.changed == {"approved": True} and approved.action == "approve"
     assert approved.by_account_id is None
-    assert (await registrations.approve(None, user.account_id)).noop  # already approved: nothing changes
+    assert (await sign_up_approvals.approve(None, user.account_id)).noop  # already approved: nothing changes
     assert (await oauth.whoami(pending_token)).status == 200
     login = await oauth.token({"grant_type": "password", "username": "mira", "password": PASSWORD}, app=app)
     assert login.status == 200, login.body
@@ -119,7 +119,7 @@ async def test_rejecting_a_pending_sign_up_deletes_it_and_frees_the_name(oauth: 
     _, token = await app_token(oauth)
     got = await api_sign_up(oauth, token, reason="hello")
     user = await User.get(account__username="mira")
-    gone = await registrations.reject(None, user.account_id)
+    gone = await sign_up_approvals.reject(None, user.account_id)
     assert gone.username == "mira" and gone.reason == "hello"
     assert not await Account.exists(username="mira") and not await User.exists(email="mira@example.org")
     assert (await oauth.whoami(got.body["access_token"])).status == 401
@@ -133,7 +133,7 @@ async def test_approved_accounts_cannot_be_rejected(oauth: OAuthClient) -> None:
     await api_sign_up(oauth, token)
     user = await User.get(account__username="mira")
     with pytest.raises(registrations.ValidationFailed):
-        await registrations.reject(None, user.account_id)
+        await sign_up_approvals.reject(None, user.account_id)
     assert await User.exists(id=user.id)
 
 
