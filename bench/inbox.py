@@ -256,7 +256,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
             rounds_ratios = sorted(i.cpu_us(i.result.statuses.get(202, 0)) / t.cpu_us(t.result.requests)
                                    for i, t in zip(inbox_parts, trivial_parts, strict=True))
             print(f"  each round's own ratio ({len(rounds_ratios)} rounds): median "
-                  f"{statistics.median(rounds_ratios):.2f}x, {rounds_ratios[0]:.2f}x to {rounds_ratios[-1]:.2f}x")
+                  f"{statistics.median(rounds_ratios):.2f}x, "
+                  f"{rounds_ratios[0]:.2f}x to {rounds_ratios[-1]:.2f}x")
         if spy is not None:
             print("\nprofile of `cara-fed serve` during the inbox run (py-spy):")
             print(spy.summary(args.top, ["_receive (cara_fed/web/inbox.py",

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import hashlib
 import sqlite3
 import weakref
 from dataclasses import dataclass, field
@@ -43,10 +42,8 @@ from cara_fed.errors import Gone, NotFound
 from cara_fed.federation.domains import is_suspended, suspension_condition
 from cara_fed.federation.inbox import INBOX_JOB, INBOX_POLICY, enqueue_incoming
 from cara_fed.federation.sqlite_batches import per_database
-from cara_fed.ids import snowflake_id
-from cara_fed.jobs.queue import now_ms
+from cara_fed.jobs.queue import INSERT_COLUMNS, new_row, now_ms, unique_digest
 from cara_fed.models.accounts import acct_key
-from cara_fed.models.jobs import QUEUED
 from cara_fed.services import accounts
 from cara_fed.sqlite_backend import ImmediateSqliteClient
 
@@ -54,14 +51,14 @@ MAX_BATCH = 64  # requests per transaction: bounds how long one batch holds SQLi
 GROUP_WAIT_SECONDS = 0.001  # under load, how long a batch waits for more requests (bench/inbox.py)
 ID_CLASH_ATTEMPTS = 3  # as jobs.queue.enqueue: another process drew the same Snowflake id in one millisecond
 
-# The same checks and row as accounts.check_inbox_owner and jobs.queue.enqueue (kept in step with them).
+# The same checks as accounts.check_inbox_owner (kept in step with it); the row is jobs.queue's.
 # The recipient's column: NULL when there is no such local account, '' when it is suspended (a username is
 # never empty), else its canonical username.
 _OWNER_COLUMN = ("(SELECT CASE WHEN a.suspended_at IS NULL THEN a.username ELSE '' END "
                  "FROM accounts a JOIN users u ON u.account_id = a.id WHERE a.acct_key = ?)")
-_INSERT_SQL = ("INSERT INTO jobs (id, created_at, kind, payload, state, attempts, max_attempts, "
-               "run_after_ms, give_up_at_ms, unique_key) VALUES {values} ON CONFLICT (unique_key) DO NOTHING")
-_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_SQL = (f"INSERT INTO jobs ({', '.join(INSERT_COLUMNS)}) VALUES {{values}} "
+               "ON CONFLICT (unique_key) DO NOTHING")
+_ROW_MARKS = "(" + ", ".join("?" * len(INSERT_COLUMNS)) + ")"
 
 
 class Outcome(enum.Enum):
@@ -83,9 +80,9 @@ class Delivery:
     activity_json: str = field(default="", repr=False)
 
     def unique_key(self) -> str | None:
+        """The job's unique_key column, as ``enqueue_incoming`` makes it."""
         activity_id = self.activity.get("id")
-        return hashlib.sha256(f"inbox:{activity_id}".encode()).hexdigest() if isinstance(activity_id, str) \
-            else None
+        return unique_digest(f"inbox:{activity_id}") if isinstance(activity_id, str) else None
 
 
 def raise_for(outcome: Outcome) -> None:
@@ -220,8 +217,7 @@ def _check_and_insert(db: sqlite3.Connection, batch: list[Delivery]) -> list[Out
     outcomes: list[Outcome] = []
     rows: list[tuple[Any, ...]] = []
     now = now_ms()
-    created_at = datetime.now(UTC).isoformat(" ")
-    give_up_at = now + int(INBOX_POLICY.give_up_after_seconds * 1000)
+    created_at = datetime.now(UTC).isoformat(" ")  # as tortoise writes a datetime to SQLite
     for delivery in batch:
         recipient = None
         if delivery.username is not None:
@@ -236,8 +232,8 @@ def _check_and_insert(db: sqlite3.Connection, batch: list[Delivery]) -> list[Out
         # The payload as enqueue_incoming writes it: {"activity", "signer", "recipient"}
         payload = (f'{{"activity":{delivery.activity_json},"signer":{orjson.dumps(delivery.signer).decode()},'
                    f'"recipient":{orjson.dumps(recipient).decode()}}}')
-        rows.append((snowflake_id(), created_at, INBOX_JOB, payload, QUEUED, 0, INBOX_POLICY.max_attempts, now,
-                     give_up_at, delivery.unique_key()))
+        rows.append(new_row(INBOX_JOB, INBOX_POLICY, payload, delivery.unique_key(), now=now,
+                            created=created_at))
         outcomes.append(Outcome.STORED)
     stored = _insert_rows(db, rows)
     if stored != len(rows):  # some were stored before (or twice in this batch): say which ones are new

@@ -43,7 +43,7 @@ async def enqueue(kind: str, payload: dict[str, Any] | None = None, *, delay_sec
     job_kind = get_kind(kind)
     if job_kind is None:
         raise ValueError(f"unknown job kind {kind!r}")
-    digest = hashlib.sha256(unique_key.encode()).hexdigest() if unique_key is not None else None
+    digest = unique_digest(unique_key) if unique_key is not None else None
     conn = using_db or get_connection("default")
     for attempt in range(3):
         try:
@@ -57,22 +57,39 @@ async def enqueue(kind: str, payload: dict[str, Any] | None = None, *, delay_sec
     raise AssertionError("unreachable")
 
 
+# The INSERT of a new job, shared with federation/inbox_intake.py (which writes many rows in one statement).
+INSERT_COLUMNS = ("id", "created_at", "kind", "payload", "state", "attempts", "max_attempts", "run_after_ms",
+                  "give_up_at_ms", "unique_key")
+
+
+def new_row(kind: str, policy: RetryPolicy, payload_json: str, unique_digest: str | None, *, now: int,
+            created: datetime | str, delay_seconds: float = 0.0) -> tuple[Any, ...]:
+    """A new queued job's values, in INSERT_COLUMNS' order. ``created`` as the database takes it
+    (``_db_time``); ``payload_json`` already serialized (the inbox writes the activity's JSON into it)."""
+    return (snowflake_id(), created, kind, payload_json, QUEUED, 0, policy.max_attempts,
+            now + int(delay_seconds * 1000), now + int(policy.give_up_after_seconds * 1000), unique_digest)
+
+
+def unique_digest(unique_key: str) -> str:
+    """What the unique_key column holds: a fixed-size digest of the caller's key (an activity id can be
+    long)."""
+    return hashlib.sha256(unique_key.encode()).hexdigest()
+
+
 async def _insert(conn: BaseDBAsyncClient, kind: str, policy: RetryPolicy, payload: dict[str, Any],
                   delay_seconds: float, digest: str | None) -> Job | None:
     dialect = conn.capabilities.dialect
-    now = now_ms()
     created = datetime.now(UTC)
-    job = Job(id=snowflake_id(), created_at=created, kind=kind, payload=payload, state=QUEUED,
-              attempts=0, run_after_ms=now + int(delay_seconds * 1000), max_attempts=policy.max_attempts,
-              give_up_at_ms=now + int(policy.give_up_after_seconds * 1000), unique_key=digest)
-    values = [job.id, created if dialect == "postgres" else created.isoformat(" "), kind,
-              orjson.dumps(job.payload).decode(), QUEUED, 0, job.max_attempts, job.run_after_ms, job.give_up_at_ms,
-              digest]
+    values = new_row(kind, policy, orjson.dumps(payload).decode(), digest, now=now_ms(),
+                     created=_db_time(conn, created), delay_seconds=delay_seconds)
     conflict = " ON CONFLICT (unique_key) DO NOTHING" if digest is not None else ""
-    sql = ("INSERT INTO jobs (id, created_at, kind, payload, state, attempts, max_attempts, run_after_ms, "
-           f"give_up_at_ms, unique_key) VALUES ({_placeholders(dialect, len(values))}){conflict} RETURNING id")
-    rows = await conn.execute_query_dict(sql, values)
-    return job if rows else None
+    sql = (f"INSERT INTO jobs ({', '.join(INSERT_COLUMNS)}) VALUES ({_placeholders(dialect, len(values))})"
+           f"{conflict} RETURNING id")
+    rows = await conn.execute_query_dict(sql, list(values))
+    if not rows:
+        return None
+    row = dict(zip(INSERT_COLUMNS, values, strict=True))
+    return Job(**{**row, "created_at": created, "payload": payload})
 
 
 def _placeholders(dialect: str, count: int) -> str:

@@ -20,7 +20,8 @@ print(orjson.dumps({"before": before, "frozen": gc.get_freeze_count(), "threshol
 
 
 def test_settling_freezes_what_startup_made_and_makes_young_collections_rarer() -> None:
-    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60,
+                          check=True)
     found = orjson.loads(done.stdout)
     assert found["before"] == 0
     assert found["frozen"] > 10_000  # the imported modules, classes and functions: no longer walked
