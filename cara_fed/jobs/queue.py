@@ -62,12 +62,13 @@ INSERT_COLUMNS = ("id", "created_at", "kind", "payload", "state", "attempts", "m
                   "give_up_at_ms", "unique_key")
 
 
-def new_row(kind: str, policy: RetryPolicy, payload_json: str, unique_digest: str | None, *, now: int,
+def new_row(kind: str, policy: RetryPolicy, payload_json: str, key_digest: str | None, *, now: int,
             created: datetime | str, delay_seconds: float = 0.0) -> tuple[Any, ...]:
     """A new queued job's values, in INSERT_COLUMNS' order. ``created`` as the database takes it
-    (``_db_time``); ``payload_json`` already serialized (the inbox writes the activity's JSON into it)."""
+    (``_db_time``); ``payload_json`` already serialized (the inbox writes the activity's JSON into it);
+    ``key_digest`` from :func:`unique_digest`, or None."""
     return (snowflake_id(), created, kind, payload_json, QUEUED, 0, policy.max_attempts,
-            now + int(delay_seconds * 1000), now + int(policy.give_up_after_seconds * 1000), unique_digest)
+            now + int(delay_seconds * 1000), now + int(policy.give_up_after_seconds * 1000), key_digest)
 
 
 def unique_digest(unique_key: str) -> str:
