@@ -23,9 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from activitypub.digests import DigestError, check_content_digest, check_digest_header, content_digest_header
 from activitypub.keys import load_private_key
 from activitypub.sigbase import (
-    InsufficientCoverage, InvalidDigest, MalformedSignature, MissingSignature, PublicKey, ResolveKey,
-    SigningError, UnsupportedAlgorithm, VerifiedSignature, authenticate, body_expected, check_time_window,
-    format_http_date, key_verifies, now_timestamp, parse_http_date, split_url, validate_key_id,
+    InsufficientCoverage, InvalidDigest, MalformedSignature, MissingSignature, PreparedSignature, PublicKey,
+    ResolveKey, SigningError, UnsupportedAlgorithm, VerifiedSignature, authenticate, body_expected,
+    check_time_window, format_http_date, key_verifies, now_timestamp, parse_http_date, split_url,
+    validate_key_id,
 )
 from activitypub.structured_fields import (
     BareItem, InnerList, Item, Params, Token, parse_dictionary, serialize_bare_item, serialize_inner_list,
@@ -38,7 +39,7 @@ __all__ = [
     "serialize_inner_list", "serialize_params",
     # defined here
     "DEFAULT_COMPONENTS", "REGISTERED_ALGORITHMS", "SUPPORTED_ALGORITHMS", "RequestParts", "algorithm_for",
-    "component_value", "sign_request_rfc9421", "signature_base", "verify_rfc9421",
+    "component_value", "prepare_rfc9421", "sign_request_rfc9421", "signature_base", "verify_rfc9421",
 ]
 
 # -- RFC 9421 signature base --------------------------------------------------------------------------------
@@ -162,6 +163,13 @@ async def verify_rfc9421(method: str, path_and_query: str, headers: Mapping[str,
                          resolve_key: ResolveKey, now: float, *, scheme: str = "https") -> VerifiedSignature:
     """Verify the first signature label present in both headers (section 3.2 leaves the choice to the
     verifier; checking one bounds the key fetches an attacker can cause). ``headers`` are lowercased."""
+    prepared = prepare_rfc9421(method, path_and_query, headers, body, now, scheme=scheme)
+    return prepared.verified_by(await authenticate(prepared.key_id, resolve_key, prepared.accepts))
+
+
+def prepare_rfc9421(method: str, path_and_query: str, headers: Mapping[str, str], body: bytes, now: float, *,
+                    scheme: str = "https") -> PreparedSignature:
+    """Every check of :func:`verify_rfc9421` but the cryptographic one, which needs the key."""
     inputs = parse_dictionary(headers.get("signature-input", ""))
     signatures = parse_dictionary(headers.get("signature", ""))
     label = next((name for name in inputs if name in signatures), None)
@@ -194,9 +202,8 @@ async def verify_rfc9421(method: str, path_and_query: str, headers: Mapping[str,
             return False
         return key_verifies(key, base, signature)
 
-    record = await authenticate(key_id, resolve_key, accepts)
-    return VerifiedSignature(key_id=record.key_id, owner=record.owner, scheme="rfc9421",
-                             covered=tuple(str(c.value) for c in params.items))
+    return PreparedSignature(key_id=key_id, scheme="rfc9421",
+                             covered=tuple(str(c.value) for c in params.items), accepts=accepts)
 
 
 def algorithm_for(key: PublicKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> str:

@@ -116,6 +116,21 @@ class VerifiedSignature:
 ResolveKey = Callable[[str, bool], Awaitable[Union[PublicKeyRecord, None]]]
 PublicKey = Union[rsa.RSAPublicKey, ed25519.Ed25519PublicKey]
 
+
+@dataclass(frozen=True)
+class PreparedSignature:
+    """A request whose every check passed but the cryptographic one: the key it names, and ``accepts``,
+    which runs that check with a candidate key (draft-cavage may try two signing strings there)."""
+
+    key_id: str
+    scheme: Scheme
+    covered: tuple[str, ...]
+    accepts: Callable[[PublicKey], bool]
+
+    def verified_by(self, record: PublicKeyRecord) -> VerifiedSignature:
+        return VerifiedSignature(key_id=record.key_id, owner=record.owner, scheme=self.scheme,
+                                 covered=self.covered)
+
 # -- constants -----------------------------------------------------------------------------------------------
 
 # Mastodon app/controllers/concerns/signature_verification.rb: CLOCK_SKEW_MARGIN = 1.hour,
@@ -274,6 +289,13 @@ async def _resolve(resolve_key: ResolveKey, key_id: str, refresh: bool) -> Publi
     return record
 
 
+def record_accepts(record: PublicKeyRecord | None, accepts: Callable[[PublicKey], bool]) -> bool:
+    """The cryptographic check with a resolved key record. Raises UnsupportedKey for a key we cannot use."""
+    if record is None or not isinstance(record.public_key_pem, str):
+        return False
+    return accepts(load_public_key(record.public_key_pem))
+
+
 async def authenticate(key_id: str, resolve_key: ResolveKey,
                        accepts: Callable[[PublicKey], bool]) -> PublicKeyRecord:
     """Mastodon's flow (signature_verification.rb, ``actor_refresh_key!``): verify with the known key; if that
@@ -285,10 +307,8 @@ async def authenticate(key_id: str, resolve_key: ResolveKey,
 
     def attempt(record: PublicKeyRecord | None) -> bool:
         nonlocal unsupported
-        if record is None or not isinstance(record.public_key_pem, str):
-            return False
         try:
-            return accepts(load_public_key(record.public_key_pem))
+            return record_accepts(record, accepts)
         except UnsupportedKey as exc:
             unsupported = exc
             return False

@@ -4,7 +4,7 @@ requests, dispatching to RFC 9421 (``activitypub.rfc9421``) when ``Signature-Inp
 Verification enforces security.md section B: required signed headers (13), Digest over the raw body (14),
 the Date window (15), the algorithm taken from the key type and never from the header (16), request-target
 and Host exactly as received (17; draft-cavage also accepts Mastodon's query-less compatibility form, see
-``_verify_cavage``), one key refetch on failure (18). It never lets ``httpsig`` decide: that
+``_prepare_cavage``), one key refetch on failure (18). It never lets ``httpsig`` decide: that
 package picks the algorithm from the header and accepts an HMAC keyed with the public PEM (security.md
 item 16, [verified]).
 
@@ -21,7 +21,7 @@ import base64
 import binascii
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
@@ -36,9 +36,9 @@ from activitypub.sigbase import (
     CLOCK_SKEW_SECONDS, DEFAULT_EXPIRY_SECONDS, MAX_EXPIRY_SECONDS, MAX_HEADER_LENGTH, METHODS_WITH_BODY,
     MIN_RSA_BITS, BadSignature, ExpiredSignature, InsufficientCoverage, InvalidDigest, InvalidSignature,
     KeyMismatch, KeyUnavailable, MalformedSignature, MissingSignature, PublicKey, PublicKeyRecord, ResolveKey,
-    Scheme, SignatureError, SigningError, UnknownKey, UnsupportedAlgorithm, UnsupportedKey, VerifiedSignature,
-    authenticate, body_expected, check_time_window, format_http_date, key_verifies, load_public_key,
-    now_timestamp, parse_http_date, split_url, validate_key_id,
+    PreparedSignature, Scheme, SignatureError, SigningError, UnknownKey, UnsupportedAlgorithm, UnsupportedKey,
+    VerifiedSignature, authenticate, body_expected, check_time_window, format_http_date, key_verifies,
+    load_public_key, now_timestamp, parse_http_date, record_accepts, split_url, validate_key_id,
 )
 
 __all__ = [
@@ -46,14 +46,15 @@ __all__ = [
     "CLOCK_SKEW_SECONDS", "DEFAULT_EXPIRY_SECONDS", "MAX_EXPIRY_SECONDS", "MAX_HEADER_LENGTH",
     "METHODS_WITH_BODY", "MIN_RSA_BITS", "BadSignature", "ExpiredSignature", "InsufficientCoverage",
     "InvalidDigest", "InvalidSignature", "KeyMismatch", "KeyUnavailable", "MalformedSignature",
-    "MissingSignature", "PublicKey", "PublicKeyRecord", "ResolveKey", "Scheme", "SignatureError",
-    "SigningError", "UnknownKey", "UnsupportedAlgorithm", "UnsupportedKey", "VerifiedSignature",
-    "authenticate", "body_expected", "check_time_window", "format_http_date", "key_verifies",
-    "load_public_key", "now_timestamp", "parse_http_date", "split_url", "validate_key_id",
+    "MissingSignature", "PreparedSignature", "PublicKey", "PublicKeyRecord", "ResolveKey", "Scheme",
+    "SignatureError", "SigningError", "UnknownKey", "UnsupportedAlgorithm", "UnsupportedKey",
+    "VerifiedSignature", "authenticate", "body_expected", "check_time_window", "format_http_date",
+    "key_verifies", "load_public_key", "now_timestamp", "parse_http_date", "record_accepts", "split_url",
+    "validate_key_id",
     # draft-cavage, defined here
     "CAVAGE_ALGORITHMS", "CavageSignature", "cavage_signing_string", "check_request_line",
-    "normalize_headers", "parse_cavage_signature", "parse_signature_params", "sign_request",
-    "strict_b64decode", "verify_request",
+    "normalize_headers", "parse_cavage_signature", "parse_signature_params", "prepare_request",
+    "sign_request", "strict_b64decode", "verify_request", "verify_with_known_key",
 ]
 
 # -- constants -----------------------------------------------------------------------------------------------
@@ -220,8 +221,8 @@ def cavage_signing_string(names: Iterable[str], method: str, path_and_query: str
 # -- draft-cavage: verifying ---------------------------------------------------------------------------------
 
 
-async def _verify_cavage(method: str, path_and_query: str, headers: Mapping[str, str], body: bytes,
-                         resolve_key: ResolveKey, now: float) -> VerifiedSignature:
+def _prepare_cavage(method: str, path_and_query: str, headers: Mapping[str, str], body: bytes,
+                    now: float) -> PreparedSignature:
     raw = headers.get("signature")
     if raw is None:
         raise MissingSignature("no Signature header")
@@ -272,9 +273,7 @@ async def _verify_cavage(method: str, path_and_query: str, headers: Mapping[str,
             return False  # the name contradicts the key: never switch algorithms on the sender's word
         return any(key_verifies(key, message, sig.signature) for message in messages)
 
-    record = await authenticate(sig.key_id, resolve_key, accepts)
-    return VerifiedSignature(key_id=record.key_id, owner=record.owner, scheme="draft-cavage",
-                             covered=sig.headers)
+    return PreparedSignature(key_id=sig.key_id, scheme="draft-cavage", covered=sig.headers, accepts=accepts)
 
 
 async def verify_request(method: str, path_and_query: str, headers: Mapping[str, str], body: bytes,
@@ -289,6 +288,34 @@ async def verify_request(method: str, path_and_query: str, headers: Mapping[str,
     called with ``refresh=False``, and once more with ``refresh=True`` if verification fails. Raises
     :class:`InvalidSignature` (401) or :class:`KeyUnavailable` (503); nothing else.
     """
+    prepared = prepare_request(method, path_and_query, headers, body, now, scheme=scheme,
+                               expected_host=expected_host)
+    return prepared.verified_by(await authenticate(prepared.key_id, resolve_key, prepared.accepts))
+
+
+def verify_with_known_key(method: str, path_and_query: str, headers: Mapping[str, str], body: bytes,
+                          known_key: Callable[[str], PublicKeyRecord | None], now: datetime | None = None, *,
+                          scheme: str = "https",
+                          expected_host: str | None = None) -> VerifiedSignature | None:
+    """:func:`verify_request` with a key already at hand, for a caller's fast path: the same checks, but
+    ``known_key(key_id)`` is asked once and never waits. None whenever that does not settle it -- a check
+    fails, the key is not known, or it does not verify (it may have rotated) -- so that the caller takes
+    :func:`verify_request` for the real answer (and its one refetch)."""
+    try:
+        prepared = prepare_request(method, path_and_query, headers, body, now, scheme=scheme,
+                                   expected_host=expected_host)
+        record = known_key(prepared.key_id)
+        if record is None or record.key_id != prepared.key_id or not record_accepts(record, prepared.accepts):
+            return None
+    except SignatureError:
+        return None
+    return prepared.verified_by(record)
+
+
+def prepare_request(method: str, path_and_query: str, headers: Mapping[str, str], body: bytes,
+                    now: datetime | None = None, *, scheme: str = "https",
+                    expected_host: str | None = None) -> PreparedSignature:
+    """Every check of :func:`verify_request` but the cryptographic one, which needs the key."""
     normalized = normalize_headers(headers)
     check_request_line(method, path_and_query)
     if not isinstance(body, bytes):
@@ -299,9 +326,9 @@ async def verify_request(method: str, path_and_query: str, headers: Mapping[str,
         raise InvalidSignature("request addressed to another host")
     now_ts = now_timestamp(now)
     if "signature-input" in normalized:
-        return await rfc9421.verify_rfc9421(method, path_and_query, normalized, body, resolve_key, now_ts,
-                                            scheme=scheme.lower())
-    return await _verify_cavage(method, path_and_query, normalized, body, resolve_key, now_ts)
+        return rfc9421.prepare_rfc9421(method, path_and_query, normalized, body, now_ts,
+                                       scheme=scheme.lower())
+    return _prepare_cavage(method, path_and_query, normalized, body, now_ts)
 
 
 # -- draft-cavage: signing -----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from activitypub import jsonld
 from activitypub.keycache import NOT_CACHED
 from activitypub.parsing import ref, types
 from activitypub.signatures import (
-    PublicKeyRecord, SignatureError, UnknownKey, VerifiedSignature, verify_request,
+    PublicKeyRecord, SignatureError, UnknownKey, VerifiedSignature, verify_request, verify_with_known_key,
 )
 from cara_fed.federation import inbox_intake
 from cara_fed.federation.context import Federation
@@ -74,10 +74,6 @@ async def instance_inbox() -> Response:
     return await _receive(None)
 
 
-class _NeedsFetch(SignatureError):
-    """The shortcut's key lookup: the key is not in memory (or a refetch is asked for)."""
-
-
 async def _receive(username: str | None) -> Response:
     parsed = await _parse()
     if isinstance(parsed, Response):
@@ -87,7 +83,7 @@ async def _receive(username: str | None) -> Response:
     body, activity, actor = parsed
     federation = app_state(current_app).federation
     assert federation is not None
-    verified = await _verify_with_known_key(federation, body)
+    verified = _verify_with_known_key(federation, body)
     if verified is not None and verified.owner == actor and not _foreign_id(activity, actor):
         # verified.key_id is the keyId the request names (the key cache answers for that id only)
         delivery = Delivery(activity, signer=verified.owner, username=username, hosts=(actor, verified.key_id))
@@ -105,7 +101,7 @@ async def _in_order(federation: Federation, username: str | None, body: bytes, a
     if await is_suspended(actor, key_id):
         return _accepted()  # suspended domain: dropped before any fetch (DESIGN.md section 3, step 1)
     try:
-        verified = await _verify(federation, body, federation.actors.resolve_key)
+        verified = await _verify(federation, body)
     except SignatureError as exc:
         if isinstance(exc, UnknownKey) and _is_self_delete_of_unknown_actor(activity, actor):
             return _accepted()  # a deleted actor's own Delete: nothing to do (security.md item 19)
@@ -144,31 +140,36 @@ async def _parse() -> tuple[bytes, dict[str, Any], str] | Response:
     return body, activity, actor
 
 
-async def _verify(federation: Federation, body: bytes, resolve_key: Any) -> VerifiedSignature:
-    scope = request.scope
-    target = scope.get("raw_path", request.path.encode()).decode("latin-1")
-    if scope.get("query_string"):
-        target += "?" + scope["query_string"].decode("latin-1")
+async def _verify(federation: Federation, body: bytes) -> VerifiedSignature:
+    """Step 4 in full: the key from the cache or fetched, refetched once if it does not verify."""
+    req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy costs a lookup per use
     # expected_host: a request signed for another server is not replayable here (security.md item 17).
-    return await verify_request(request.method, target, request.headers, body, resolve_key=resolve_key,
-                                scheme=request.scheme, expected_host=federation.settings.instance.domain)
+    return await verify_request(req.method, _target(req), req.headers, body,
+                                resolve_key=federation.actors.resolve_key, scheme=req.scheme,
+                                expected_host=federation.settings.instance.domain)
 
 
-async def _verify_with_known_key(federation: Federation, body: bytes) -> VerifiedSignature | None:
+def _verify_with_known_key(federation: Federation, body: bytes) -> VerifiedSignature | None:
     """The shortcut's verification: only with a key already in memory (never a fetch, never a refetch),
     None on any failure (the steps in order then decide the answer)."""
     keys = federation.actors.keys
 
-    async def known_key(key_id: str, refresh: bool) -> PublicKeyRecord | None:
-        found = NOT_CACHED if refresh else keys.peek(key_id)
-        if found is NOT_CACHED or found is None:
-            raise _NeedsFetch("not in memory")
-        return found
+    def known_key(key_id: str) -> PublicKeyRecord | None:
+        found = keys.peek(key_id)
+        return None if found is NOT_CACHED else found
 
-    try:
-        return await _verify(federation, body, known_key)
-    except SignatureError:
-        return None
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    return verify_with_known_key(req.method, _target(req), req.headers, body, known_key, scheme=req.scheme,
+                                 expected_host=federation.settings.instance.domain)
+
+
+def _target(req: Any) -> str:
+    """The request target exactly as received (the signature covers it as sent, not re-encoded)."""
+    scope = req.scope
+    target: str = scope.get("raw_path", req.path.encode()).decode("latin-1")
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    return target
 
 
 async def _read_body(limit: int) -> bytes | None:
