@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pyld import jsonld
 from pyld.documentloader.frozen import FrozenDocumentLoader
 
@@ -55,15 +56,40 @@ def _loader() -> FrozenDocumentLoader:
 
 def needs_processing(document: Any) -> bool:
     """True when a plain-JSON reading could miss terms: a key that is an IRI or compact IRI, or an
-    inline context that redefines an ActivityStreams term or sets ``@vocab``."""
+    inline context that redefines an ActivityStreams term or sets ``@vocab``. ``document`` is as a JSON
+    parser makes it (dicts and lists, not subclasses of them)."""
     if not isinstance(document, dict):
         return False
-    for context in document.get("@context") if isinstance(document.get("@context"), list) else [
-            document.get("@context")]:
-        if isinstance(context, dict) and ("@vocab" in context or any(
-                isinstance(v, (str, dict)) and _maps_into_activitystreams(k, v) for k, v in context.items())):
-            return True
+    context = document.get("@context")
+    if context is not None and _context_redefines_terms(context):
+        return True
     return _has_prefixed_key(document, depth=0)
+
+
+def _context_redefines_terms(context: Any) -> bool:
+    """A server sends the same ``@context`` with every activity: its verdict is kept, keyed by the
+    context's JSON text, which costs a fifth of working the verdict out again (callgrind: ~6K instructions
+    against ~29K for Mastodon's context)."""
+    try:
+        key = orjson.dumps(context)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (254 levels): worked out, not kept
+        return _computed_verdict(context)
+    verdict = _context_verdicts.get(key)
+    if verdict is None:
+        if len(_context_verdicts) >= _MAX_KEPT_VERDICTS:
+            _context_verdicts.clear()  # made-up contexts by the thousand cost recomputation, not memory
+        verdict = _context_verdicts[key] = _computed_verdict(context)
+    return verdict
+
+
+def _computed_verdict(context: Any) -> bool:
+    return any(isinstance(entry, dict) and ("@vocab" in entry or any(
+        isinstance(v, (str, dict)) and _maps_into_activitystreams(k, v) for k, v in entry.items()))
+        for entry in (context if isinstance(context, list) else [context]))
+
+
+_MAX_KEPT_VERDICTS = 1024
+_context_verdicts: dict[bytes, bool] = {}
 
 
 def _maps_into_activitystreams(term: str, definition: Any) -> bool:
@@ -80,21 +106,25 @@ def _renames_as_term(term: str, iri: str) -> bool:
 
 
 def _has_prefixed_key(value: Any, depth: int) -> bool:
-    """A key with a colon (an IRI or compact IRI), not a keyword, in the first levels. Loops rather than
-    generator expressions: this walks every incoming activity (bench/inbox.py)."""
-    if depth > 3:
-        return False
+    """A key with a colon (an IRI or compact IRI), not a keyword, in the first four levels, ``@context``
+    left out. It walks every incoming activity: a mapping's keys are searched for a colon all at once
+    (and one by one only when there is one), and containers are told by their exact type (callgrind, a
+    Mastodon Create: ~52K instructions, against ~78K with a key-by-key loop and isinstance)."""
     if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "@context":
-                continue
-            if ":" in key and not key.startswith(_KEYWORD_PREFIX):
-                return True
-            if isinstance(item, (dict, list)) and _has_prefixed_key(item, depth + 1):
-                return True
-    elif isinstance(value, list):
+        if ":" in "".join(value):
+            for key in value:
+                if ":" in key and key[0] != _KEYWORD_PREFIX:
+                    return True
+        if depth < 3:
+            for key, item in value.items():
+                kind = type(item)
+                if (kind is dict or kind is list) and key != "@context" \
+                        and _has_prefixed_key(item, depth + 1):
+                    return True
+    elif isinstance(value, list) and depth < 3:
         for item in value[:32]:
-            if isinstance(item, (dict, list)) and _has_prefixed_key(item, depth + 1):
+            kind = type(item)
+            if (kind is dict or kind is list) and _has_prefixed_key(item, depth + 1):
                 return True
     return False
 
