@@ -38,7 +38,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClie
 from tortoise.connection import get_connection
 
 from cara_fed.db import in_list
-from cara_fed.errors import Gone, NotFound
+from cara_fed.errors import CaraError, Gone, NotFound
 from cara_fed.federation.domains import is_suspended, suspension_condition
 from cara_fed.federation.inbox import INBOX_JOB, INBOX_POLICY, enqueue_incoming
 from cara_fed.federation.sqlite_batches import per_database
@@ -95,10 +95,15 @@ def raise_for(outcome: Outcome) -> None:
 
 async def store(delivery: Delivery) -> Outcome:
     """Check and store one activity; returns once its transaction has committed (or raises)."""
+    try:
+        activity_json = orjson.dumps(delivery.activity).decode()  # per request: errors stay its own
+    except orjson.JSONEncodeError:
+        # orjson reads 1,023 levels of nesting but writes 254: such a document is no activity anyone sends
+        raise CaraError("The activity is nested too deeply") from None
     client = get_connection("default")
     if isinstance(client, ImmediateSqliteClient) and not isinstance(client, TransactionalDBClient) \
             and client.filename != ":memory:":
-        delivery.activity_json = orjson.dumps(delivery.activity).decode()  # per request: errors stay its own
+        delivery.activity_json = activity_json
         return await _intake_for(client).submit(delivery)
     return await _store_one(delivery)
 

@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -93,6 +94,33 @@ async def test_a_body_that_is_not_json_gets_400(site: Site, raw: bytes) -> None:
     before = await site.snapshot()
     status, _ = await site.raw_post(f"{LOCAL}/inbox", raw, signed(site, raw))
     assert status == 400
+    await site.drain()
+    assert await site.inbox_jobs() == 0
+    await site.assert_unchanged(before)
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("where", ["object", "@context"])
+async def test_a_signed_activity_nested_deeper_than_it_can_be_stored_gets_400(site: Site, where: str) -> None:
+    # 300 levels: orjson reads up to 1,023 but writes 254, and the job stores the activity as JSON
+    created = create(EVE, note(EVE))
+    if where == "object":
+        created["object"]["attachment"] = nested(300)
+    else:
+        created["@context"] = [AS_CONTEXT, nested(300)]
+    raw = json.dumps(created, separators=(",", ":")).encode()  # orjson itself writes no deeper than 254
+    before = await site.snapshot()
+
+    status, body = await site.raw_post(f"{LOCAL}/inbox", raw, signed(site, raw))
+
+    assert status == 400
+    assert orjson.loads(body) == {"error": "The activity is nested too deeply"}
     await site.drain()
     assert await site.inbox_jobs() == 0
     await site.assert_unchanged(before)
