@@ -131,6 +131,7 @@ class PreparedSignature:
         return VerifiedSignature(key_id=record.key_id, owner=record.owner, scheme=self.scheme,
                                  covered=self.covered)
 
+
 # -- constants -----------------------------------------------------------------------------------------------
 
 # Mastodon app/controllers/concerns/signature_verification.rb: CLOCK_SKEW_MARGIN = 1.hour,
