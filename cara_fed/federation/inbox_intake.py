@@ -95,17 +95,16 @@ def raise_for(outcome: Outcome) -> None:
 
 async def store(delivery: Delivery) -> Outcome:
     """Check and store one activity; returns once its transaction has committed (or raises)."""
+    client = get_connection("default")
     try:
-        activity_json = orjson.dumps(delivery.activity).decode()  # per request: errors stay its own
+        if isinstance(client, ImmediateSqliteClient) and not isinstance(client, TransactionalDBClient) \
+                and client.filename != ":memory:":
+            delivery.activity_json = orjson.dumps(delivery.activity).decode()  # here: errors stay its own
+            return await _intake_for(client).submit(delivery)
+        return await _store_one(delivery)  # (the job's INSERT writes the JSON, after the checks' reads)
     except orjson.JSONEncodeError:
         # orjson reads 1,023 levels of nesting but writes 254: such a document is no activity anyone sends
         raise CaraError("The activity is nested too deeply") from None
-    client = get_connection("default")
-    if isinstance(client, ImmediateSqliteClient) and not isinstance(client, TransactionalDBClient) \
-            and client.filename != ":memory:":
-        delivery.activity_json = activity_json
-        return await _intake_for(client).submit(delivery)
-    return await _store_one(delivery)
 
 
 async def _store_one(delivery: Delivery) -> Outcome:

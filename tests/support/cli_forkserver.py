@@ -17,8 +17,8 @@ What is imported before the fork (in the server, never in the child):
   (jobs/registry.py `_KINDS`) and inbox activity handlers (federation/inbox.py `HANDLERS`) as they are
   imported, the only import-time registries in the project: a child sees exactly the registrations its
   own command's imports make, as in a fresh process (`jobs retry` answered from the first until it loaded
-  every kind itself). Which modules qualify is found
-  by a throwaway forked probe that imports everything with those modules refused.
+  every kind itself). Which modules qualify is found by a throwaway forked probe that imports everything
+  with those modules refused.
 
 What differs from a fresh interpreter, and why it does not matter here:
 - all children of one server share its hash seed (set and dict order of strings is the same from one
