@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import re
-import secrets
 import time
 from typing import Any
 
@@ -20,21 +17,17 @@ from cara_fed.federation.context import Federation
 from cara_fed.federation.http import default_session, network_policy
 from cara_fed.jobs.handlers import load_job_handlers
 from cara_fed.jobs.runner import JobRunner
-from cara_fed.logs import request_id_var
+from cara_fed.logs import log_request, start_request
 from cara_fed.sanitize import sanitize_html
 from cara_fed.services.instance import ensure_instance_actor
 from cara_fed.settings import Settings
 from cara_fed.web.durability import install_durable_answers
 from cara_fed.web.errors import register_error_handlers
+from cara_fed.web.inbox_lane import install_inbox_lane
 from cara_fed.web.noai import install_noai
 from cara_fed.web.rate_limits import install_rate_limits
 from cara_fed.web.routes import install_web
 from cara_fed.web.state import AppState, HttpSessionFactory
-
-log = logging.getLogger("cara_fed.requests")
-
-# A client-supplied request id is echoed only if it looks like one (no log injection).
-_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,128}")  # used with fullmatch
 
 
 def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory | None = None,
@@ -59,6 +52,7 @@ def create_app(settings: Settings, *, http_session_factory: HttpSessionFactory |
     install_noai(app, settings)  # after request logging, so that refused crawlers are logged too
     install_rate_limits(app, settings)  # after both: a 429 is logged and carries the no-AI headers
     install_durable_answers(app)  # its wait for the disk runs before the hooks above: it is in the log's time
+    install_inbox_lane(app, state)  # in front of the routes and all of the above (it does their part itself)
     _install_tortoise_context(app, state)
 
     @app.before_serving
@@ -123,18 +117,15 @@ def _install_tortoise_context(app: Quart, state: AppState) -> None:
 def _install_request_logging(app: Quart) -> None:
     @app.before_request
     async def assign_request_id() -> None:
-        supplied = request.headers.get("X-Request-Id", "")
-        g.request_id = supplied if _REQUEST_ID_RE.fullmatch(supplied) else secrets.token_hex(8)
+        g.request_id = start_request(request.headers.get("X-Request-Id"))
         g.request_started = time.perf_counter()
-        request_id_var.set(g.request_id)
 
     @app.after_request
-    async def log_request(response: Response) -> Response:
+    async def request_logged(response: Response) -> Response:
         request_id = g.get("request_id")
         if request_id is not None:
             response.headers["X-Request-Id"] = request_id
-            elapsed_ms = (time.perf_counter() - g.request_started) * 1000
-            log.info("request", extra={"method": request.method, "path": request.path,
-                                       "status": response.status_code, "duration_ms": round(elapsed_ms, 1)})
+            log_request(request.method, request.path, response.status_code, g.request_started,
+                        time.perf_counter())
         return response
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
+import secrets
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +17,25 @@ from typing import Any
 import orjson
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+request_log = logging.getLogger("cara_fed.requests")  # a line per request answered
+
+# A client-supplied request id is echoed only if it looks like one (no log injection).
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,128}")  # used with fullmatch
+
+
+def start_request(supplied: str | None) -> str:
+    """The request's id -- the client's ``X-Request-Id`` if it looks like one, else a new one -- set as the
+    current one for everything logged while the request is served."""
+    request_id = supplied if supplied and _REQUEST_ID_RE.fullmatch(supplied) else secrets.token_hex(8)
+    request_id_var.set(request_id)
+    return request_id
+
+
+def log_request(method: str, path: str, status: int, started: float, now: float) -> None:
+    """The request's line: ``started`` and ``now`` from ``time.perf_counter()``."""
+    if request_log.isEnabledFor(logging.INFO):
+        request_log.info("request", extra={"method": method, "path": path, "status": status,
+                                           "duration_ms": round((now - started) * 1000, 1)})
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and belongs in the output.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

@@ -13,11 +13,16 @@ The answers are those of that order, but a delivery signed with a key already in
 needs no fetch, and steps 1, 3 and 6 then run together in one write transaction shared with the requests
 arriving meanwhile (federation/inbox_intake.py). Anything else on that shortcut -- an unknown or stale key,
 a failed check -- goes back to the steps in order, so every refusal is the one the order gives.
+
+Most deliveries take that shortcut before reaching these routes at all: web/inbox_lane.py runs it on the
+ASGI request (:func:`accept_with_known_key`) and hands the routes only what it does not answer with 202.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -83,15 +88,39 @@ async def _receive(username: str | None) -> Response:
     body, activity, actor = parsed
     federation = app_state(current_app).federation
     assert federation is not None
-    verified = _verify_with_known_key(federation, body)
-    if verified is not None and verified.owner == actor and not _foreign_id(activity, actor):
-        # verified.key_id is the keyId the request names (the key cache answers for that id only)
-        delivery = Delivery(activity, signer=verified.owner, username=username, hosts=(actor, verified.key_id))
-        outcome = await inbox_intake.store(delivery)
-        if outcome in (Outcome.STORED, Outcome.DUPLICATE, Outcome.DOMAIN_REFUSED):
-            return _accepted()
-        inbox_intake.raise_for(outcome)
+    req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy costs a lookup per use
+    signed = SignedRequest(req.method, request_target(req.scope), req.headers, req.scheme)
+    if await accept_with_known_key(federation, username, signed, body, activity, actor):
+        return _accepted()
     return await _in_order(federation, username, body, activity, actor, _signature_key_id())
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """What signature verification reads of a request (the shortcut's callers: this blueprint and
+    web/inbox_lane.py, which has no framework request)."""
+
+    method: str
+    target: str  # the request target exactly as received
+    headers: Mapping[str, str]  # whose ``items()`` yields every repeated field (normalize_headers)
+    scheme: str
+
+
+async def accept_with_known_key(federation: Federation, username: str | None, signed: SignedRequest,
+                                body: bytes, activity: dict[str, Any], actor: str) -> bool:
+    """The shortcut of the module docstring: True once the activity is stored (or rightly dropped) and 202
+    is the answer; False when the steps in order must decide (nothing was stored then). A refused recipient
+    raises the route's answer (404 or 410), as ``accounts.check_inbox_owner`` does."""
+    verified = _verify_with_known_key(federation, signed, body)
+    if verified is None or verified.owner != actor or _foreign_id(activity, actor):
+        return False
+    # verified.key_id is the keyId the request names (the key cache answers for that id only)
+    delivery = Delivery(activity, signer=verified.owner, username=username, hosts=(actor, verified.key_id))
+    outcome = await inbox_intake.store(delivery)
+    if outcome in (Outcome.STORED, Outcome.DUPLICATE, Outcome.DOMAIN_REFUSED):
+        return True
+    inbox_intake.raise_for(outcome)
+    return False
 
 
 async def _in_order(federation: Federation, username: str | None, body: bytes, activity: dict[str, Any],
@@ -124,32 +153,41 @@ async def _parse() -> tuple[bytes, dict[str, Any], str] | Response:
     body = await _read_body(MAX_INBOX_BYTES)
     if body is None:
         return _error(413, "Payload too large")
+    parsed = parse_activity(body)
+    if isinstance(parsed, str):
+        return _error(400, parsed)
+    return (body, *parsed)
+
+
+def parse_activity(body: bytes) -> tuple[dict[str, Any], str] | str:
+    """The activity (JSON-LD normalised) and its actor, or why the body is not one (a 400)."""
     try:
         activity: Any = orjson.loads(body)
         if isinstance(activity, dict):
             activity = jsonld.normalize(activity)  # the same dict unless terms are spelled unusually
     except orjson.JSONDecodeError:
-        return _error(400, "Body is not JSON")
+        return "Body is not JSON"
     except jsonld.JsonLdError as exc:
-        return _error(400, str(exc))
+        return str(exc)
     actor = ref(activity.get("actor")) if isinstance(activity, dict) else None
     if not isinstance(activity, dict) or not types(activity) or actor is None:
-        return _error(400, "Not an activity: type and actor are required")
+        return "Not an activity: type and actor are required"
     if not actor.startswith(("https://", "http://")) or origin(actor).endswith("://"):  # no host
-        return _error(400, "actor must be an http(s) URL")
-    return body, activity, actor
+        return "actor must be an http(s) URL"
+    return activity, actor
 
 
 async def _verify(federation: Federation, body: bytes) -> VerifiedSignature:
     """Step 4 in full: the key from the cache or fetched, refetched once if it does not verify."""
     req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy costs a lookup per use
     # expected_host: a request signed for another server is not replayable here (security.md item 17).
-    return await verify_request(req.method, _target(req), req.headers, body,
+    return await verify_request(req.method, request_target(req.scope), req.headers, body,
                                 resolve_key=federation.actors.resolve_key, scheme=req.scheme,
                                 expected_host=federation.settings.instance.domain)
 
 
-def _verify_with_known_key(federation: Federation, body: bytes) -> VerifiedSignature | None:
+def _verify_with_known_key(federation: Federation, signed: SignedRequest,
+                           body: bytes) -> VerifiedSignature | None:
     """The shortcut's verification: only with a key already in memory (never a fetch, never a refetch),
     None on any failure (the steps in order then decide the answer)."""
     keys = federation.actors.keys
@@ -158,15 +196,13 @@ def _verify_with_known_key(federation: Federation, body: bytes) -> VerifiedSigna
         found = keys.peek(key_id)
         return None if found is NOT_CACHED else found
 
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    return verify_with_known_key(req.method, _target(req), req.headers, body, known_key, scheme=req.scheme,
-                                 expected_host=federation.settings.instance.domain)
+    return verify_with_known_key(signed.method, signed.target, signed.headers, body, known_key,
+                                 scheme=signed.scheme, expected_host=federation.settings.instance.domain)
 
 
-def _target(req: Any) -> str:
-    """The request target exactly as received (the signature covers it as sent, not re-encoded)."""
-    scope = req.scope
-    target: str = scope.get("raw_path", req.path.encode()).decode("latin-1")
+def request_target(scope: Mapping[str, Any]) -> str:
+    """The ASGI request's target exactly as received (the signature covers it as sent, not re-encoded)."""
+    target: str = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
     return target
