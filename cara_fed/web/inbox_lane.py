@@ -25,15 +25,16 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any, cast
 
 from quart import Quart
 from werkzeug.datastructures import Headers
 
 from cara_fed.logs import log_request, start_request
-from cara_fed.web.inbox import MAX_INBOX_BYTES, SignedRequest, accept_with_known_key, parse_activity, \
-    request_target
+from cara_fed.web.inbox import (
+    MAX_INBOX_BYTES, SignedRequest, accept_with_known_key, parse_activity, request_target,
+)
 from cara_fed.web.noai import noai_policy
 from cara_fed.web.state import AppState
 from media.noai.headers import noai_headers
@@ -44,7 +45,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # The inbox routes of web/inbox.py; a username is one path segment (werkzeug's default converter).
 _INBOX_PATH = re.compile(r"/users/([^/]+)/inbox|/inbox|/actor/inbox")  # used with fullmatch
@@ -66,7 +66,7 @@ def inbox_lane(app: Quart) -> InboxLane:
 
 
 class InboxLane:
-    def __init__(self, app: Quart, state: AppState, routes: ASGIApp) -> None:
+    def __init__(self, app: Quart, state: AppState, routes: Any) -> None:  # Any: Quart's own ASGI types
         self.app = app
         self.state = state
         self.routes = routes
@@ -84,7 +84,7 @@ class InboxLane:
 
     async def _inbox(self, scope: Scope, receive: Receive, send: Send, username: str | None) -> None:
         started = time.perf_counter()
-        headers = Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]])
+        headers = _request_headers(scope)
         request_id = start_request(headers.get("X-Request-Id"))  # what is logged meanwhile carries it
         messages, body = await _read_body(receive, headers, MAX_INBOX_BYTES)
         if body is None or not await self._accepted(scope, headers, body, username):
@@ -104,7 +104,9 @@ class InboxLane:
         if federation is None or isinstance(parsed, str):
             return False
         activity, actor = parsed
-        signed = SignedRequest("POST", request_target(scope), headers, scope.get("scheme", "http"))
+        # werkzeug's Headers, as the route passes them: a mapping whose items() yields each repeated field
+        signed = SignedRequest("POST", request_target(scope), cast(Mapping[str, str], headers),
+                               scope.get("scheme", "http"))
         try:
             return await accept_with_known_key(federation, username, signed, body, activity, actor)
         except asyncio.CancelledError:
@@ -123,6 +125,18 @@ class InboxLane:
                        for name, value in noai_headers(signals.policy_url, search=signals.search)]
             self._reservations[key] = encoded
         return encoded
+
+
+def _request_headers(scope: Scope) -> Headers:
+    """The headers as the route's request has them (quart/asgi.py ``_create_request_from_scope``), so that a
+    signature covers the same fields whichever way the request went: Quart puts the client's address
+    first, as a ``Remote-Addr`` field, and gives an HTTP/1.0 request without Host an empty one."""
+    client = scope.get("client")
+    headers = Headers([("Remote-Addr", client[0] if client else "<local>"),
+                       *[(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]])
+    if scope.get("http_version", "1.1") < "1.1":
+        headers.setdefault("Host", "")  # SERVER_NAME, which cara_fed never sets
+    return headers
 
 
 async def _read_body(receive: Receive, headers: Headers, limit: int) -> tuple[list[Message], bytes | None]:
