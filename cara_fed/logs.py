@@ -37,6 +37,7 @@ def log_request(method: str, path: str, status: int, started: float, now: float)
         request_log.info("request", extra={"method": method, "path": path, "status": status,
                                            "duration_ms": round((now - started) * 1000, 1)})
 
+
 # Attributes every LogRecord has; anything else was passed with `extra=` and belongs in the output.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 

@@ -15,7 +15,8 @@ Nothing about the answer may differ from the route's (tests/security/test_inbox_
 - anything that does not end in a 202 here -- a body that is not an activity, an unknown or stale key, a
   failed check, a refused recipient, an error -- goes to the route with the body replayed, and the route
   gives the answer it always gave (nothing was stored on the way: the intake stores only what it accepts).
-The route's shortcut stays for the requests that come another way (an app mounted under a root path).
+The route's own copy of the shortcut (the same function) serves the deliveries the lane leaves to it because
+of how they came: with a query string, or to an app mounted under a root path.
 """
 
 from __future__ import annotations
