@@ -134,8 +134,9 @@ async def test_what_the_lane_does_not_take_gets_the_routes_answer_and_nothing_is
     await site.assert_unchanged(before)
 
 
-async def test_a_personal_inbox_is_checked_by_the_lane_too(site: Site) -> None:
-    """The recipient check is the intake's (in its transaction), whichever way the request came."""
+async def test_a_follow_to_an_artists_inbox_is_answered_by_the_lane(site: Site) -> None:
+    """The recipient check is the intake's, in its transaction, whichever way the request came: an existing
+    artist passes it on the lane (a missing one goes to the route: see the test above)."""
     await known_key(site)
     answered = lane(site).answered
 
