@@ -23,8 +23,8 @@ from cara_fed import db
 from cara_fed.models import User
 from cara_fed.services.tokens import issue_token
 from cara_fed.settings import DatabaseSettings
-from tests.interop.processes import free_port
 from tests.interop.serve_process import ServedInstance, logs_on_failure, serve_instance
+from tests.support.ports import free_port
 from tests.support.tls import FakeTLS
 from tests.unit.media.imagegen import dirty_jpeg
 

@@ -20,7 +20,6 @@ from tests.support.cli import (
     COMMAND_TIMEOUT,
     assert_one_line_failure,
     clean_env,
-    free_port,
     http_get,
     query,
     run_cli,
@@ -29,6 +28,7 @@ from tests.support.cli import (
     write_config,
 )
 from tests.support.databases import DatabaseFactory, migration_names
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.slow
 

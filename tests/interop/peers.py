@@ -23,13 +23,13 @@ from tests.interop.installs import JSONLD_CONTEXTS
 from tests.interop.processes import (
     POLL_TIMEOUT,
     PeerProcess,
-    free_port,
     log_tail_of,
     poll,
     run_command,
     start_process,
     stop_process,
 )
+from tests.support.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 

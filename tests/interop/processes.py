@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -93,13 +92,6 @@ def log_tail_of(peer: PeerProcess) -> Callable[[], Awaitable[str]]:
         return peer.log_tail()
 
     return tail
-
-
-def free_port() -> int:
-    """A loopback port free right now (for peers that take a port number, not a socket)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def poll(what: str, probe: Callable[[], Awaitable[T | None]], *, timeout: float = POLL_TIMEOUT,

@@ -19,8 +19,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.interop.processes import PeerProcess, free_port, run_command, start_process, stop_process
+from tests.interop.processes import PeerProcess, run_command, start_process, stop_process
 from tests.support.cli import CARA_FED, clean_env
+from tests.support.ports import free_port
 
 STARTUP_TIMEOUT = 60.0  # migrations are already applied; this only stops a hung start hanging the suite
 COMMAND_TIMEOUT = 60.0  # `cara-fed user create` takes ~2 s (password hash, RSA key)

@@ -16,7 +16,6 @@ import asyncio
 import http.client
 import locale
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -118,13 +117,6 @@ def assert_one_line_failure(result: CliResult, code: int, *mentions: str) -> str
     for text in mentions:
         assert text in lines[0], result
     return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def http_get(port: int, path: str, *, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
