@@ -17,6 +17,8 @@ Nothing about the answer may differ from the route's (tests/security/test_inbox_
   gives the answer it always gave (nothing was stored on the way: the intake stores only what it accepts).
 The route's own copy of the shortcut (the same function) serves the deliveries the lane leaves to it because
 of how they came: with a query string, or to an app mounted under a root path.
+A request hook added to the app is skipped here until the test listing the hooks the lane stands in for
+says why (tests/security/test_inbox_lane.py); the same file checks ``_INBOX_PATH`` against the routes.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import yarl
 from activitypub.signatures import sign_request
 from cara_fed.services import rate_limits
 from cara_fed.web.inbox import MAX_INBOX_BYTES
-from cara_fed.web.inbox_lane import InboxLane, inbox_lane
+from cara_fed.web.inbox_lane import _INBOX_PATH, InboxLane, inbox_lane
 from tests.security.conftest import EVE, EVE_KEY, LOCAL, MIRA, Site, activity, create, note
 
 # Headers that differ between any two answers (hypercorn's, and a new request id each time).
@@ -151,3 +151,39 @@ def test_no_rate_limit_counts_a_delivery(path: str) -> None:
     POST without a query string (with one, the lane leaves the request to the route)."""
     facts = rate_limits.RequestFacts(method="POST", path=path, ip_key="203.0.113.7")
     assert rate_limits.request_limits(facts) == []
+
+
+# The app's request hooks, each with why the lane may answer without running it. A hook added later fails
+# the test below until someone decides whether the lane must do its work too (it does the request id, the log
+# and the no-AI reservation itself).
+_HOOKS_THE_LANE_STANDS_IN_FOR = {
+    "cara_fed.app.assign_request_id": "the lane's start_request",
+    "cara_fed.app.request_logged": "the lane's log_request and X-Request-Id",
+    "cara_fed.web.noai.refuse_ai_crawlers": "refuses GET and HEAD only",
+    "cara_fed.web.noai.add_reservation_headers": "the lane's _reservation",
+    "cara_fed.web.rate_limits.throttle": "no limit counts an inbox POST (the test above)",
+    "cara_fed.web.rate_limits.headers": "adds headers under /api only",
+    "cara_fed.api.cors.preflight": "OPTIONS only",
+    "cara_fed.api.cors.add_cors": "CORS paths only (/api, /oauth, /.well-known, /nodeinfo)",
+    "cara_fed.web.durability.wait_for_the_disk": "the intake's group commit waits for the disk itself",
+}
+
+
+def test_every_request_hook_on_an_inbox_route_is_one_the_lane_stands_in_for(site: Site) -> None:
+    app = site.instance.app
+    hooks = [hook for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+             for blueprint in (None, "inbox") for hook in hooks.get(blueprint, [])]
+    names = {f"{hook.__module__}.{hook.__name__}" for hook in hooks}
+
+    assert names - _HOOKS_THE_LANE_STANDS_IN_FOR.keys() == set()
+    assert "cara_fed.app.request_logged" in names  # the hooks were found where they are looked for
+
+
+def test_the_lanes_paths_are_the_inbox_routes(site: Site) -> None:
+    """The lane's path pattern repeats web/inbox.py's routes: every POST route of the inbox blueprint, and no
+    other route, matches it."""
+    for rule in site.instance.app.url_map.iter_rules():
+        if "POST" not in (rule.methods or ()):
+            continue
+        path = rule.rule.replace("<username>", "mira")
+        assert (_INBOX_PATH.fullmatch(path) is not None) == rule.endpoint.startswith("inbox."), rule.rule
